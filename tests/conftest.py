@@ -1,0 +1,15 @@
+"""Fixtures shared by every test folder (helpers live in tests/casefiles.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.casefiles import write_case
+
+
+@pytest.fixture
+def tiny_case(tmp_path: Path) -> dict[str, Path]:
+    """A tiny BraTS 2021-named LPS case with truth: role -> path."""
+    return write_case(tmp_path / "case")
