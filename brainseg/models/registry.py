@@ -1,0 +1,98 @@
+"""Names every model variant: ``create(name, size)``, ``list_models()``.
+
+Each variant registers its config dataclass and builder in :data:`VARIANTS` (one line in
+:mod:`brainseg.models`); sizes are JSON files ``configs/<variant>/<size>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from brainseg.models.contract import ModelConfig, ModelConfigError, SegmentationModel
+
+CONFIG_DIR = Path(__file__).with_name("configs")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A registered model variant.
+
+    Attributes:
+        name: registry name, e.g. ``clip-unet3d``.
+        description: one line for ``brainseg models`` and the app's dropdown.
+        paper: the seed paper file it implements (``""`` for the baseline).
+        config_class: the variant's :class:`ModelConfig` subclass.
+        build: config -> model.
+    """
+
+    name: str
+    description: str
+    paper: str
+    config_class: type[ModelConfig]
+    build: Callable[[Any], SegmentationModel]
+
+
+VARIANTS: dict[str, Variant] = {}
+
+
+def register(variant: Variant) -> Variant:
+    VARIANTS[variant.name] = variant
+    return variant
+
+
+def get_variant(name: str) -> Variant:
+    """The registered variant; an unknown name raises an error listing the valid ones."""
+    _load_all()
+    if name not in VARIANTS:
+        raise ModelConfigError(f"unknown model {name!r}; valid models: {', '.join(sorted(VARIANTS))}")
+    return VARIANTS[name]
+
+
+def list_models() -> list[str]:
+    """Registered variant names, sorted."""
+    _load_all()
+    return sorted(VARIANTS)
+
+
+def list_sizes(name: str) -> list[str]:
+    """Sizes that have a JSON config for variant ``name``."""
+    get_variant(name)
+    return sorted(p.stem for p in (CONFIG_DIR / name).glob("*.json"))
+
+
+def load_config(name: str, size: str = "demo", **overrides: Any) -> ModelConfig:
+    """Read ``configs/<name>/<size>.json`` into the variant's config dataclass, with field overrides."""
+    variant = get_variant(name)
+    path = CONFIG_DIR / name / f"{size}.json"
+    if not path.is_file():
+        raise ModelConfigError(f"model {name!r} has no size {size!r}; sizes: {', '.join(list_sizes(name))}")
+    values = json.loads(path.read_text())
+    values.update(overrides)
+    return variant.config_class.from_dict(values)
+
+
+def create(name: str, size: str = "demo", **overrides: Any) -> SegmentationModel:
+    """Build a model variant at a named size.
+
+    Example::
+
+        model = create("unet3d", "demo")
+        out = model(torch.zeros(1, 4, 64, 64, 64))   # out.logits: (1, 3, 64, 64, 64)
+    """
+    return build_from_config(load_config(name, size, **overrides))
+
+
+def build_from_config(config: ModelConfig) -> SegmentationModel:
+    """Build the model a config describes (used when loading checkpoints)."""
+    return get_variant(config.variant).build(config)
+
+
+@cache
+def _load_all() -> None:
+    # Importing the package registers every variant (one module each).
+    import brainseg.models  # noqa: F401
