@@ -1,0 +1,23 @@
+"""Checkpoints in Hugging Face Hub layout: sources, safe loading, model cards."""
+
+from brainseg.hub.checkpoint import (
+    LoadedCheckpoint,
+    file_sha256,
+    load_checkpoint,
+    load_state_strict,
+    resolve_source,
+    save_checkpoint,
+)
+from brainseg.hub.sources import CheckpointError, CheckpointSource, parse_source
+
+__all__ = [
+    "CheckpointError",
+    "CheckpointSource",
+    "LoadedCheckpoint",
+    "file_sha256",
+    "load_checkpoint",
+    "load_state_strict",
+    "parse_source",
+    "resolve_source",
+    "save_checkpoint",
+]
