@@ -1,4 +1,4 @@
-"""The ``brainseg`` command line: ``inspect``, ``synth``, ``evaluate``.
+"""The ``brainseg`` command line: ``inspect``, ``synth``, ``evaluate``, ``models``.
 
 Every command turns bad input into one line ``error: ...`` on stderr and exit status 2, never a
 traceback (see :func:`main`).
@@ -98,6 +98,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    from brainseg.models import get_variant, list_models
+    from brainseg.models.registry import list_sizes
+
+    names = list_models()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        variant = get_variant(name)
+        sizes = "/".join(list_sizes(name))
+        print(f"{name:<{width}}  {variant.description} [{sizes}]  ({variant.paper or 'baseline'})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``brainseg`` argument parser with all subcommands."""
     parser = _Parser(prog="brainseg", description="Brain-tumor segmentation on four-sequence MRI.")
@@ -113,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--cases", type=int, default=1, help="number of cases (default 1)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same cases)")
     synth.set_defaults(handler=_cmd_synth)
+
+    models = commands.add_parser("models", help="list the model variants: NAME  description  (paper file)")
+    models.set_defaults(handler=_cmd_models)
 
     evaluate = commands.add_parser("evaluate", help="compare a segmentation with a ground truth (JSON)")
     evaluate.add_argument("--pred", required=True, help="predicted segmentation NIfTI")
