@@ -1,6 +1,6 @@
 """Benchmark: ``evaluate()`` on BraTS-sized (240x240x155) synthetic cases; prints a table.
 
-Run (one core, as the target says):  taskset -c 0 .venv/bin/python -m tests.metrics.bench_evaluate
+Run (one core):  taskset -c 0 .venv/bin/python -m benchmarks.metrics_evaluate
 CPU time is printed beside wall time because wall time on a shared machine mostly measures the neighbours.
 """
 
