@@ -119,7 +119,8 @@ def _files_from_source(source: str | Path | Sequence[str | Path], workdir: Path)
             display[item] = item.name
         else:
             raise CaseFilesError(f"{item}: no such file or folder")
-    label = labels[0] if len(labels) == 1 and len(items) == 1 else f"{len(files)} uploaded files"
+    count = len(files)
+    label = labels[0] if len(labels) == 1 and len(items) == 1 else f"{count} uploaded file{'s' if count != 1 else ''}"
     return files, label, display
 
 
@@ -127,10 +128,9 @@ def _case_name(files: CaseFiles, label: str) -> str:
     stem = nifti_stem(files.sequences[REFERENCE_SEQUENCE].name) or "case"
     if files.scheme in ("brats2023", "brats2021"):
         return stem.rsplit("-" if files.scheme == "brats2023" else "_", 1)[0]
-    for suffix in (".zip",):
-        if label.lower().endswith(suffix):
-            return label[: -len(suffix)]
-    return label if not label.endswith("uploaded files") else "case"
+    if label.lower().endswith(".zip"):
+        return label[: -len(".zip")]
+    return "case" if "uploaded file" in label else label
 
 
 def load_case(
@@ -169,7 +169,9 @@ def load_case(
             candidates, label, display = [], "case", {}
             missing = [s for s in SEQUENCES if s not in explicit]
             if missing:
-                raise CaseFilesError(f"missing {', '.join(missing)}: give --t1, --t1ce, --t2 and --flair, or one CASE")
+                raise CaseFilesError(
+                    f"missing {', '.join(missing)}: give T1, T1ce, T2 and FLAIR files, or one case folder or .zip"
+                )
         found = _assign_with_explicit(candidates, label, explicit)
         names = {role: display.get(p, p.name) for role, p in [*found.sequences.items(), (TRUTH, found.truth)] if p}
         return _read_case(found, label, names, labels, max_voxels)

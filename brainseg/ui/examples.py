@@ -1,0 +1,138 @@
+"""Example cases the app offers: bundled synthetic cases and, in a development checkout, real ones.
+
+An example is a folder whose file names say the sequences (see :mod:`brainseg.io.naming`). Loaded
+examples are cached (read-only, shared by every session), so picking one again is instant.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from brainseg.errors import CaseFilesError
+from brainseg.io import Case, load_case
+from brainseg.io.naming import TRUTH, recognize
+from brainseg.viz import CaseRenderer
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLED_EXAMPLES = REPO / "assets" / "examples"
+"""Synthetic cases shipped with the repository, one folder each."""
+REAL_EXAMPLES = REPO.parent / "shared" / "data" / "real"
+"""Real cases next to a development checkout (absent in a user's clone)."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example case.
+
+    Attributes:
+        name: folder name, unique among examples (the API loads examples by this name).
+        path: the case folder.
+        kind: ``bundled`` (synthetic, in the repository) or ``real``.
+        has_truth: a file in the folder is named like a segmentation.
+    """
+
+    name: str
+    path: Path
+    kind: str
+    has_truth: bool
+
+    @classmethod
+    def from_folder(cls, folder: Path, kind: str = "bundled") -> Example:
+        """The example held in ``folder``, named after it."""
+        return cls(folder.name, folder, kind, _has_truth(folder))
+
+    @property
+    def label(self) -> str:
+        """One line for the example list, e.g. ``BraTS-GLI-00001-000 (real MRI, no truth)``."""
+        kind = "synthetic" if self.kind == "bundled" else "real MRI"
+        return f"{self.name} ({kind}, {'with truth' if self.has_truth else 'no truth'})"
+
+
+def _has_truth(folder: Path) -> bool:
+    return any((found := recognize(p)) is not None and found.role == TRUTH for p in folder.rglob("*") if p.is_file())
+
+
+def find_examples(roots: Iterable[tuple[Path, str]] | None = None) -> list[Example]:
+    """Every case folder directly under the given roots, bundled ones first, each root sorted by name.
+
+    Args:
+        roots: (folder, kind) pairs; default: :data:`BUNDLED_EXAMPLES` as ``bundled`` and
+            :data:`REAL_EXAMPLES` as ``real``. Missing roots are skipped; so are hidden folders and a
+            name already taken by an earlier root.
+    """
+    if roots is None:
+        roots = ((BUNDLED_EXAMPLES, "bundled"), (REAL_EXAMPLES, "real"))
+    examples: dict[str, Example] = {}
+    for root, kind in roots:
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if folder.name not in examples:
+                examples[folder.name] = Example.from_folder(folder, kind)
+    return list(examples.values())
+
+
+@dataclass(frozen=True)
+class LoadedCase:
+    """A case ready to show: the case itself and its renderer (windowed volumes cached)."""
+
+    case: Case
+    renderer: CaseRenderer
+
+
+def prepare(case: Case) -> LoadedCase:
+    """Window a freshly loaded case for display (about 0.3 s for 240x240x155)."""
+    return LoadedCase(case, CaseRenderer.from_case(case))
+
+
+class ExampleLibrary:
+    """The examples offered by one app, loaded on first use and kept (least recently used out).
+
+    Loaded cases are shared between sessions and must be treated as read-only.
+
+    Args:
+        examples: what to offer (default: :func:`find_examples`).
+        cache_size: how many loaded examples to keep in memory (a BraTS-size case takes ~180 MB).
+    """
+
+    def __init__(self, examples: list[Example] | None = None, cache_size: int = 3) -> None:
+        self.examples = find_examples() if examples is None else list(examples)
+        self._by_name = {e.name: e for e in self.examples}
+        self._cache: OrderedDict[str, LoadedCase] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.examples]
+
+    @property
+    def default(self) -> str | None:
+        """The example shown on start: the first bundled one, else the first one, else None."""
+        bundled = [e.name for e in self.examples if e.kind == "bundled"]
+        return (bundled or self.names or [None])[0]
+
+    def get(self, name: str) -> Example:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            valid = ", ".join(self.names) or "none available"
+            raise CaseFilesError(f"unknown example {name!r}; expected one of: {valid}") from None
+
+    def load(self, name: str) -> LoadedCase:
+        """The loaded example ``name`` (read from disk on first use)."""
+        example = self.get(name)
+        # One lock for all loads: two sessions asking for the same example read it once.
+        with self._lock:
+            if name in self._cache:
+                self._cache.move_to_end(name)
+                return self._cache[name]
+            loaded = prepare(load_case(example.path))
+            self._cache[name] = loaded
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return loaded

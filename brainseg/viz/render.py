@@ -1,0 +1,271 @@
+"""Render display images (server-side RGB arrays) of a case: one plane, or all three at a cursor.
+
+:func:`render_view` is the pure function: a windowed uint8 RAS volume (and optionally a label map) in,
+an (H, W, 3) uint8 RGB image out, in the display convention of :mod:`brainseg.viz.slices`.
+:class:`CaseRenderer` is built once per case: it windows every sequence once (the expensive part) so
+that moving a slice only cuts, scales and colours 2D arrays already in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from brainseg.io.naming import SEQUENCES
+from brainseg.viz.overlay import FILL_REGIONS, blend_labels, draw_crosshair, draw_outlines
+from brainseg.viz.slices import (
+    PLANES,
+    DisplayGrid,
+    extract_slice,
+    fit_pixels_per_mm,
+    layout,
+    shared_canvas,
+    voxel_to_native,
+)
+from brainseg.viz.window import Window, brain_window
+
+if TYPE_CHECKING:
+    from brainseg.io import Case
+
+DEFAULT_MAX_SIZE = 480
+"""Longest side (pixels) of the largest view; a 240 mm BraTS field of view shows at 2 pixels per mm."""
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """What to draw over the grey image.
+
+    Attributes:
+        fill: sub-regions to fill (subset of NCR, ED, ET).
+        outline: regions to outline (subset of WT, TC, ET).
+        opacity: fill opacity, 0..1.
+        crosshair: draw lines through the cursor.
+        letters: draw orientation letters on the image edges.
+        interpolation: ``linear`` (smooth grey levels) or ``nearest`` (one block per voxel); labels are
+            always scaled nearest-neighbour so their colours stay exact.
+    """
+
+    fill: tuple[str, ...] = FILL_REGIONS
+    outline: tuple[str, ...] = ()
+    opacity: float = 0.45
+    crosshair: bool = True
+    letters: bool = True
+    interpolation: str = "linear"
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in ("linear", "nearest"):
+            raise ValueError(f"interpolation must be 'linear' or 'nearest', got {self.interpolation!r}")
+        if not 0.0 <= self.opacity <= 1.0:
+            raise ValueError(f"opacity must be within 0..1, got {self.opacity}")
+
+
+def _scale_grey(native: np.ndarray, grid: DisplayGrid, interpolation: str) -> np.ndarray:
+    """(rows, columns) uint8 -> (height, width) uint8 on the display grid."""
+    if interpolation == "nearest" or native.shape == grid.size:
+        return native[np.ix_(grid.row_source, grid.column_source)]
+    image = Image.fromarray(np.ascontiguousarray(native))
+    return np.asarray(image.resize((grid.size[1], grid.size[0]), Image.Resampling.BILINEAR))
+
+
+@lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def draw_orientation_letters(rgb: np.ndarray, plane: str, size: int | None = None) -> np.ndarray:
+    """Write the plane's orientation letters (e.g. R, L, A, P) at the middle of each edge; returns a new image.
+
+    Args:
+        rgb: (H, W, 3) uint8 image of one plane in display orientation.
+        size: letter height in pixels (default 5 % of the longer side).
+    """
+    height, width = rgb.shape[:2]
+    size = size or max(10, round(max(height, width) * 0.05))
+    pixels, colors, alpha = _letter_layer(plane, height, width, size)
+    out = rgb.copy()
+    under = out[pixels].astype(np.float32)  # (N, 3)
+    out[pixels] = np.rint(under + alpha * (colors - under)).astype(np.uint8)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _letter_layer(plane: str, height: int, width: int, size: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """The letters of ``plane`` drawn once (white, black outline) on a transparent (height, width) layer.
+
+    Returns:
+        (pixel index of the N drawn pixels, (N, 3) float32 colours, (N, 1) float32 alpha 0..1); text
+        rendering is slow next to the rest of a view, so every later view only blends these pixels.
+    """
+    left, right, top, bottom = layout(plane).edge_letters
+    margin = max(2, size // 4)
+    layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    style = {"font": _font(size), "fill": (255, 255, 255, 255), "stroke_width": max(1, size // 8)}
+    style["stroke_fill"] = (0, 0, 0, 255)
+    draw.text((margin, height / 2), left, anchor="lm", **style)
+    draw.text((width - margin, height / 2), right, anchor="rm", **style)
+    draw.text((width / 2, margin), top, anchor="mt", **style)
+    draw.text((width / 2, height - margin), bottom, anchor="mb", **style)
+    rgba = np.asarray(layer)  # (H, W, 4)
+    pixels = np.nonzero(rgba[:, :, 3])
+    colors = rgba[pixels][:, :3].astype(np.float32)
+    alpha = rgba[pixels][:, 3:].astype(np.float32) / 255.0
+    return pixels, colors, alpha
+
+
+def render_view(
+    volume: np.ndarray,
+    plane: str,
+    cursor: tuple[int, int, int],
+    spacing: tuple[float, float, float],
+    pixels_per_mm: float,
+    labels: np.ndarray | None = None,
+    options: ViewOptions | None = None,
+    canvas: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """One display image of ``plane`` through ``cursor``.
+
+    Args:
+        volume: (X, Y, Z) uint8 grey levels (already windowed), canonical RAS.
+        plane: ``axial``, ``coronal`` or ``sagittal``.
+        cursor: RAS voxel (x, y, z); the slice shown is the cursor's index on the plane's slice axis and
+            the crosshair passes through the cursor.
+        spacing: voxel size (mm) along X, Y, Z.
+        pixels_per_mm: display scale (see :func:`brainseg.viz.slices.fit_pixels_per_mm`).
+        labels: (X, Y, Z) uint8 internal labels (0, 1 NCR, 2 ED, 3 ET) on the same grid, or None.
+        options: overlay settings (default :class:`ViewOptions`).
+        canvas: (H, W) of the image; the slice is centred on it with a black border. Default: the
+            slice's own size (see :class:`DisplayGrid`).
+
+    Returns:
+        (H, W, 3) uint8 RGB, values 0..255, square pixels in mm.
+
+    Example:
+        A (240, 240, 155) volume at 1 mm and 2 pixels/mm gives a (480, 480, 3) axial image and
+        (310, 480, 3) coronal and sagittal images, or (480, 480, 3) for all three with canvas (480, 480).
+    """
+    options = options or ViewOptions()
+    if volume.dtype != np.uint8 or volume.ndim != 3:
+        raise ValueError(f"volume must be an (X, Y, Z) uint8 array of grey levels, got {volume.shape} {volume.dtype}")
+    if labels is not None and labels.shape != volume.shape:
+        raise ValueError(f"labels {labels.shape} do not match the volume {volume.shape}")
+    shape = volume.shape
+    for axis, (index, size) in enumerate(zip(cursor, shape, strict=True)):
+        if not 0 <= index < size:
+            raise ValueError(f"cursor {tuple(cursor)} is outside the volume {shape} on axis {'XYZ'[axis]}")
+    grid = DisplayGrid.for_volume(shape, spacing, plane, pixels_per_mm, canvas)
+    index = cursor[layout(plane).slice_axis]
+
+    grey = _scale_grey(extract_slice(volume, plane, index), grid, options.interpolation)  # (H, W)
+    rgb = np.repeat(grey[:, :, None], 3, axis=2)  # (H, W, 3)
+    if labels is not None and (options.fill or options.outline):
+        label_slice = extract_slice(labels, plane, index)[np.ix_(grid.row_source, grid.column_source)]  # (H, W)
+        if options.fill:
+            rgb = blend_labels(rgb, label_slice, options.fill, options.opacity)
+        if options.outline:
+            # About 1 mm wide on a BraTS view (2 px at 480 px), so that outlines survive the browser's downscaling.
+            thickness = max(1, round(max(grid.canvas) / 240))
+            rgb = draw_outlines(rgb, label_slice, options.outline, thickness)
+    top, left = grid.offset
+    if options.crosshair:
+        row, column = grid.to_display(*voxel_to_native(cursor, shape, plane))
+        draw_crosshair(rgb, row - top, column - left)
+    if options.letters:
+        rgb = draw_orientation_letters(rgb, plane, size=max(10, round(max(grid.canvas) * 0.05)))
+    if grid.canvas == grid.size:
+        return rgb
+    framed = np.zeros((*grid.canvas, 3), dtype=np.uint8)
+    framed[top : top + grid.size[0], left : left + grid.size[1]] = rgb
+    return framed
+
+
+class CaseRenderer:
+    """Fast views of one case: windows are computed and every sequence converted to uint8 once.
+
+    Args:
+        images: (4, X, Y, Z) float32 intensities, canonical RAS, channels in ``sequences`` order.
+        spacing: voxel size (mm) along X, Y, Z.
+        truth: (X, Y, Z) uint8 internal labels, or None.
+        sequences: channel names (default T1, T1ce, T2, FLAIR).
+        max_size: longest side of the largest view, in pixels. All three views share one canvas
+            (:func:`brainseg.viz.slices.shared_canvas`) so that they line up on screen.
+
+    Example:
+        >>> renderer = CaseRenderer.from_case(case)          # ~0.5 s for a 240x240x155 case
+        >>> views = renderer.render_all(renderer.center, "FLAIR")  # each slice change: a few ms
+        >>> views["axial"].shape
+        (480, 480, 3)
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        spacing: tuple[float, float, float],
+        truth: np.ndarray | None = None,
+        sequences: tuple[str, ...] = SEQUENCES,
+        max_size: int = DEFAULT_MAX_SIZE,
+    ) -> None:
+        if images.ndim != 4 or images.shape[0] != len(sequences):
+            raise ValueError(f"images must be ({len(sequences)}, X, Y, Z), got {images.shape}")
+        self.shape: tuple[int, int, int] = tuple(int(n) for n in images.shape[1:])  # type: ignore[assignment]
+        if truth is not None and truth.shape != self.shape:
+            raise ValueError(f"truth {truth.shape} does not match the images {self.shape}")
+        self.spacing = tuple(float(s) for s in spacing)
+        self.sequences = tuple(sequences)
+        self.windows: dict[str, Window] = {name: brain_window(images[i]) for i, name in enumerate(sequences)}
+        self.grey: dict[str, np.ndarray] = {
+            name: self.windows[name].apply(images[i]) for i, name in enumerate(sequences)
+        }
+        self.truth = truth
+        self.pixels_per_mm = fit_pixels_per_mm(self.shape, self.spacing, max_size)
+        self.canvas = shared_canvas(self.shape, self.spacing, self.pixels_per_mm)
+        self.grids = {
+            plane: DisplayGrid.for_volume(self.shape, self.spacing, plane, self.pixels_per_mm, self.canvas)
+            for plane in PLANES
+        }
+
+    @classmethod
+    def from_case(cls, case: Case, max_size: int = DEFAULT_MAX_SIZE) -> CaseRenderer:
+        """Build from a :class:`brainseg.io.Case` (its images, spacing and truth)."""
+        return cls(case.images, case.spacing, case.truth, max_size=max_size)
+
+    @property
+    def center(self) -> tuple[int, int, int]:
+        """The middle voxel of the volume."""
+        return tuple(n // 2 for n in self.shape)  # type: ignore[return-value]
+
+    def render(
+        self,
+        plane: str,
+        cursor: tuple[int, int, int],
+        sequence: str,
+        options: ViewOptions | None = None,
+        labels: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(H, W, 3) uint8 view of ``plane`` through ``cursor`` on ``sequence``; labels default to the truth."""
+        if sequence not in self.grey:
+            raise ValueError(f"unknown sequence {sequence!r}; expected one of: {', '.join(self.sequences)}")
+        return render_view(
+            self.grey[sequence],
+            plane,
+            cursor,
+            self.spacing,
+            self.pixels_per_mm,
+            self.truth if labels is None else labels,
+            options,
+            self.canvas,
+        )
+
+    def render_all(
+        self,
+        cursor: tuple[int, int, int],
+        sequence: str,
+        options: ViewOptions | None = None,
+        labels: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Tri-planar views through ``cursor``: plane name -> (H, W, 3) uint8 image."""
+        return {plane: self.render(plane, cursor, sequence, options, labels) for plane in PLANES}

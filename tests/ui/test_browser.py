@@ -1,0 +1,124 @@
+"""The viewer in a real headless Chromium: upload four NIfTI files, see three views, scroll, click, then fail.
+
+Screenshots go to tests/artifacts/ (git-ignored).
+"""
+
+import re
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from brainseg.ui.examples import find_examples
+from tests.casefiles import LPS_AFFINE, REPO, write_case
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "tests" / "artifacts"
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        page.locator("#bs-view-axial").wait_for(state="attached")
+        if find_examples():  # the page opens on the default example: let it arrive first
+            page.wait_for_function("() => document.querySelector('#bs-summary textarea')?.value.startsWith('case:')")
+        yield page
+        browser.close()
+
+
+def _src(page, plane: str) -> str:
+    return page.locator(f"#bs-view-{plane} img").get_attribute("src") or ""
+
+
+def _slider_value(page, plane: str) -> int:
+    return int(page.locator(f"#bs-slider-{plane} input[type=number]").input_value())
+
+
+def _upload(page, element_id: str, path: Path) -> None:
+    page.locator(f"#{element_id} input[type=file]").set_input_files(str(path))
+    # The upload has finished once the file is listed with its download link.
+    page.locator(f'#{element_id} [aria-label="{path.name}"]').wait_for()
+    page.locator(f"#{element_id} a.download-link").wait_for()
+
+
+def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
+    from playwright.sync_api import expect
+
+    folder = tmp_path_factory.mktemp("browser-case")
+    paths = write_case(folder, truth=False)
+    page.get_by_role("tab", name="Upload").click()
+    page.get_by_text("or one file per sequence").click()  # open the accordion of per-sequence slots
+    for sequence in ("T1", "T1ce", "T2", "FLAIR"):
+        _upload(page, f"bs-file-{sequence.lower()}", paths[sequence])
+    page.locator("#bs-load").click()
+    expect(page.locator("#bs-summary textarea")).to_have_value(re.compile("naming: explicit"), timeout=TIMEOUT_MS)
+
+    for plane in ("axial", "coronal", "sagittal"):
+        image = page.locator(f"#bs-view-{plane} img")
+        expect(image).to_have_attribute("src", re.compile(r"/gradio_api/file=.*\.png"))
+        page.wait_for_function(
+            "id => { const i = document.querySelector(id); return i && i.complete && i.naturalWidth > 0; }",
+            arg=f"#bs-view-{plane} img",
+        )
+        assert image.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [480, 480]
+    assert _slider_value(page, "axial") == 4
+
+    # Scroll one axial slice with the keyboard, as a user on the slider would.
+    before = _src(page, "axial")
+    page.locator("#bs-slider-axial input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "([id, old]) => document.querySelector(id).getAttribute('src') !== old", arg=["#bs-view-axial img", before]
+    )
+    assert _slider_value(page, "axial") == 5
+    expect(page.locator("#bs-readout")).to_contain_text("z 5")
+
+    # Click near the top-left of the axial view: the coronal and sagittal slices move there, z stays.
+    box = page.locator("#bs-view-axial img").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    expect(page.locator("#bs-slider-sagittal input[type=number]")).not_to_have_value("5")
+    assert _slider_value(page, "axial") == 5
+    # Top-left of an axial view is the patient's right (large x) and front (large y).
+    assert _slider_value(page, "sagittal") > 5 and _slider_value(page, "coronal") > 6
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "viewer_upload.png"), full_page=True)
+
+    # The same four files with a truth holding label 7: the one-line error shows, the case stays on screen.
+    shown = _src(page, "axial")
+    bad_truth = folder / "seg.nii.gz"
+    labels = np.zeros((12, 14, 10), np.uint8)
+    labels[2, 2, 2] = 7
+    nib.save(nib.Nifti1Image(labels, LPS_AFFINE), bad_truth)
+    _upload(page, "bs-file-truth", bad_truth)
+    page.locator("#bs-load").click()
+    message = "seg.nii.gz: label values [7] are not BraTS labels"
+    expect(page.get_by_text(re.compile(re.escape(message))).first).to_be_visible()
+    page.wait_for_timeout(600)  # the toast fades in
+    page.screenshot(path=str(ARTIFACTS / "viewer_error.png"))
+    assert _src(page, "axial") == shown
+    expect(page.locator("#bs-summary textarea")).to_have_value(re.compile("naming: explicit"))
+    for plane in ("axial", "coronal", "sagittal"):  # no "Error" badge hides the views
+        expect(page.locator(f"#bs-view-{plane}").get_by_text("Error")).to_have_count(0)
