@@ -67,8 +67,13 @@ def save_checkpoint(
     return folder
 
 
-def resolve_source(source: str | CheckpointSource) -> tuple[CheckpointSource, Path]:
-    """The local folder holding a source's files (downloaded into the Hub cache for ``hf-hub:``)."""
+CHECKPOINT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE)
+
+
+def resolve_source(
+    source: str | CheckpointSource, files: tuple[str, ...] = CHECKPOINT_FILES
+) -> tuple[CheckpointSource, Path]:
+    """The local folder holding a source's ``files`` (for ``hf-hub:`` only those are fetched into the cache)."""
     parsed = source if isinstance(source, CheckpointSource) else parse_source(source)
     if parsed.kind == "bundled":
         folder = BUNDLED_DIR / parsed.location
@@ -83,10 +88,10 @@ def resolve_source(source: str | CheckpointSource) -> tuple[CheckpointSource, Pa
         if not folder.is_dir():
             raise CheckpointError(f"checkpoint folder {folder} does not exist")
         return parsed, folder
-    return parsed, _download(parsed)
+    return parsed, _download(parsed, files)
 
 
-def _download(source: CheckpointSource) -> Path:
+def _download(source: CheckpointSource, files: tuple[str, ...]) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -94,7 +99,7 @@ def _download(source: CheckpointSource) -> Path:
         path = snapshot_download(
             repo_id=source.location,
             revision=source.revision,
-            allow_patterns=[CONFIG_FILE, WEIGHTS_FILE, CARD_FILE],
+            allow_patterns=list(files),
         )
     except LocalEntryNotFoundError:
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
