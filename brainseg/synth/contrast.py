@@ -1,0 +1,142 @@
+"""Per-sequence tissue appearance: the intensity model of a case, realistic or domain-randomized.
+
+Appearance classes are the healthy tissues (CSF, GM, WM), the tumor sub-regions (ED, NCR, ET, and NET
+for the core of a non-enhancing tumor, which BraTS labels NCR too) and VESSEL (choroid plexus, venous
+sinus and cortical vessels: bright on T1ce only).
+
+Realistic contrast (:func:`realistic_contrast`) uses class means relative to white matter, jittered by
++-8 % per case. The orderings follow the textbook appearance of a 1.5-3 T glioma exam:
+
+- T1:    WM > GM > CSF; edema, tumor and necrosis hypointense.
+- T1ce:  as T1, plus enhancing tumor, vessels and choroid plexus brighter than anything else.
+- T2:    CSF > GM > WM; edema, necrosis and tumor hyperintense.
+- FLAIR: GM > WM, CSF suppressed (darkest); edema and non-enhancing tumor brightest.
+
+Domain-randomized contrast (:func:`randomized_contrast`), in the spirit of SynthSeg (Billot et al.,
+Medical Image Analysis 2023), draws every healthy class mean of every sequence uniformly at random, so a
+model cannot rely on any one scanner's contrast. Only the contrasts that *define* the BraTS sub-regions
+are kept as constraints, since without them the labels would be arbitrary: ET is the brightest class on
+T1ce (after vessels), and edema is hyperintense to GM and WM on FLAIR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SEQUENCES: tuple[str, ...] = ("T1", "T1ce", "T2", "FLAIR")
+CLASSES: tuple[str, ...] = ("CSF", "GM", "WM", "ED", "NCR", "NET", "ET", "VESSEL")
+
+# Class means relative to white matter (= 1) per sequence, for :func:`realistic_contrast`.
+REALISTIC_MEANS: dict[str, dict[str, float]] = {
+    "T1": {"CSF": 0.45, "GM": 0.80, "WM": 1.0, "ED": 0.72, "NCR": 0.45, "NET": 0.66, "ET": 0.80, "VESSEL": 0.70},
+    "T1ce": {"CSF": 0.42, "GM": 0.82, "WM": 1.0, "ED": 0.72, "NCR": 0.45, "NET": 0.68, "ET": 1.85, "VESSEL": 1.9},
+    "T2": {"CSF": 3.6, "GM": 1.30, "WM": 1.0, "ED": 2.1, "NCR": 2.8, "NET": 2.3, "ET": 1.7, "VESSEL": 0.9},
+    "FLAIR": {"CSF": 0.30, "GM": 1.22, "WM": 1.0, "ED": 1.9, "NCR": 1.3, "NET": 2.0, "ET": 1.6, "VESSEL": 1.0},
+}
+
+# How much of the template's T1 detail each sequence shows, and with which sign: structures that are
+# bright on T1 (dense tracts, pallidum) are dark on T2 and, less so, on FLAIR.
+REALISTIC_DETAIL: dict[str, float] = {"T1": 1.0, "T1ce": 0.9, "T2": -1.3, "FLAIR": -0.6}
+
+
+@dataclass(frozen=True)
+class SequenceContrast:
+    """Intensity model of one sequence.
+
+    Attributes:
+        means: class name -> mean intensity relative to ``level``.
+        level: intensity that a mean of 1 is written as (int16 units).
+        detail: weight of the template's T1 detail (signed).
+        texture: class name -> std of smooth multiplicative texture (fraction of the mean).
+        blur_mm: (3,) Gaussian point-spread sigma per axis (mm): partial-volume blur.
+        bias: std of the log of the smooth multiplicative bias field.
+        noise: Rician noise sigma as a fraction of ``level``.
+        gamma: exponent applied to the normalized image (1 = none).
+    """
+
+    means: dict[str, float]
+    level: float
+    detail: float
+    texture: dict[str, float]
+    blur_mm: tuple[float, float, float]
+    bias: float
+    noise: float
+    gamma: float = 1.0
+
+    def as_dict(self) -> dict:
+        """JSON-able summary for ``SyntheticCase.meta``."""
+        return {
+            "means": {k: round(v, 4) for k, v in self.means.items()},
+            "level": round(self.level, 2),
+            "detail": round(self.detail, 3),
+            "blur_mm": [round(b, 3) for b in self.blur_mm],
+            "bias": round(self.bias, 4),
+            "noise": round(self.noise, 4),
+            "gamma": round(self.gamma, 3),
+        }
+
+
+def _texture(rng: np.random.Generator, tumor: float, healthy: float) -> dict[str, float]:
+    return {c: (healthy if c in ("CSF", "GM", "WM") else tumor) * rng.uniform(0.7, 1.3) for c in CLASSES}
+
+
+def realistic_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]:
+    """Textbook contrast with per-case jitter; see the module docstring for the orderings it keeps.
+
+    Blur is 0.35-0.7 mm (3D acquisition) or, for 35 % of sequences, 1.2-2 mm along z (thick slices).
+
+    The noise (1.5-3 % of WM) and level (WM written as 120-220) are modest so int16 files compress well.
+    """
+    out = {}
+    blur = float(rng.uniform(0.35, 0.7))
+    for seq in SEQUENCES:
+        means = {c: m * float(rng.uniform(0.92, 1.08)) for c, m in REALISTIC_MEANS[seq].items()}
+        means["WM"] = 1.0
+        # About a third of clinical sequences are 2D axial with 3-5 mm slices, resampled to 1 mm for
+        # BraTS: blurred along z (sigma ~ thickness / 2.355).
+        blur_z = float(rng.uniform(1.2, 2.0)) if rng.random() < 0.35 else blur
+        out[seq] = SequenceContrast(
+            means=means,
+            level=float(rng.uniform(120, 220)),
+            detail=REALISTIC_DETAIL[seq] * float(rng.uniform(0.7, 1.2)),
+            texture=_texture(rng, tumor=0.10, healthy=0.035),
+            blur_mm=(blur, blur, blur_z),
+            bias=float(rng.uniform(0.05, 0.25)),
+            noise=float(rng.uniform(0.015, 0.03)),
+        )
+    return out
+
+
+def randomized_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]:
+    """Domain-randomized contrast: random class means, blur, bias, noise, gamma and level per sequence.
+
+    Healthy classes and the tumor classes on sequences that do not define them are uniform in
+    [0.1, 1]; ET on T1ce is 1.2-2 times the brightest other tissue class; edema on FLAIR is 1.2-2 times
+    the brighter of GM and WM. Blur is anisotropic 30 % of the time (one axis up to 3 mm, like
+    reformatted thick-slice acquisitions).
+    """
+    out = {}
+    for seq in SEQUENCES:
+        means = {c: float(rng.uniform(0.1, 1.0)) for c in CLASSES}
+        if seq == "T1ce":
+            brightest = max(means[c] for c in ("CSF", "GM", "WM", "ED", "NCR", "NET"))
+            means["ET"] = brightest * float(rng.uniform(1.2, 2.0))
+            means["VESSEL"] = means["ET"] * float(rng.uniform(0.8, 1.3))
+        if seq == "FLAIR":
+            means["ED"] = max(means["GM"], means["WM"]) * float(rng.uniform(1.2, 2.0))
+        blur = rng.uniform(0.3, 1.0, size=3)
+        if rng.random() < 0.3:
+            blur[rng.integers(3)] = rng.uniform(1.0, 3.0)
+        out[seq] = SequenceContrast(
+            means=means,
+            level=float(rng.uniform(200, 800)),
+            detail=float(rng.uniform(-1.5, 1.5)),
+            texture=_texture(rng, tumor=rng.uniform(0.02, 0.2), healthy=rng.uniform(0.0, 0.08)),
+            blur_mm=tuple(float(b) for b in blur),
+            bias=float(rng.uniform(0.0, 0.3)),
+            noise=float(rng.uniform(0.005, 0.06)),
+            gamma=float(np.exp(rng.uniform(-0.3, 0.3))),
+        )
+    return out

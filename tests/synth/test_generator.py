@@ -1,0 +1,231 @@
+"""generate_case: determinism, grid, contrast orderings, tumor labels, skull strip, randomized mode."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from brainseg.labels import ED, ET, NCR
+from brainseg.synth import SEQUENCES, brats_affine, generate_case
+from tests.synth.conftest import SMALL
+
+CSF, GM, WM = 1, 2, 3  # SyntheticCase.tissue_labels codes
+
+
+def healthy_median(case, sequence: str, tissue: int) -> float:
+    """Median of ``sequence`` over tumor-free voxels whose dominant tissue is ``tissue``."""
+    where = (case.tissue_labels == tissue) & (case.labels == 0)
+    return float(np.median(case.images[sequence][where]))
+
+
+def all_cases(small_cases, full_case):
+    return [*small_cases.values(), full_case]
+
+
+def test_same_seed_gives_byte_identical_arrays(small_cases):
+    again = generate_case(3, shape=SMALL)
+    first = small_cases[3]
+    for seq in SEQUENCES:
+        assert again.images[seq].tobytes() == first.images[seq].tobytes()
+    assert again.labels.tobytes() == first.labels.tobytes()
+    assert again.meta == first.meta
+
+
+def test_different_seeds_give_different_cases(small_cases):
+    a, b = small_cases[0], small_cases[1]
+    assert not np.array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.images["T1"], b.images["T1"])
+    assert a.meta["tumor_centers_voxel"] != b.meta["tumor_centers_voxel"]
+
+
+def test_full_size_grid_dtype_and_lps_affine(full_case):
+    assert set(full_case.images) == {"T1", "T1ce", "T2", "FLAIR"}
+    for image in full_case.images.values():
+        assert image.shape == (240, 240, 155)
+        assert image.dtype == np.float32
+    assert full_case.labels.shape == (240, 240, 155)
+    assert full_case.labels.dtype == np.uint8
+    expected = np.array([[-1, 0, 0, 0], [0, -1, 0, 239], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
+    np.testing.assert_array_equal(full_case.affine, expected)
+    assert nib.aff2axcodes(full_case.affine) == ("L", "P", "S")
+
+
+def test_small_grid_keeps_the_field_of_view():
+    affine = brats_affine(SMALL)
+    assert nib.aff2axcodes(affine) == ("L", "P", "S")
+    np.testing.assert_allclose(nib.affines.voxel_sizes(affine), [2.5, 2.5, 155 / 62])
+
+
+def test_images_are_whole_numbers_in_int16_range(full_case):
+    for image in full_case.images.values():
+        assert image.min() >= 0 and image.max() <= 32767
+        np.testing.assert_array_equal(image, np.rint(image))
+
+
+def test_voxel_axes_run_posterior_and_superior(full_case):
+    # Axis 1 runs to Posterior and axis 2 to Superior: the lowest part of the brain (cerebellum and
+    # brainstem) lies behind the brain's centre, at higher axis-1 indices. A RAS-ordered array would put
+    # it at lower indices. (The MNI152 2009 symmetric template has no left-right anatomy to check.)
+    y, z = np.nonzero(full_case.brain_mask.any(axis=0))
+    lowest = y[z < z.min() + 10]
+    assert lowest.mean() > y.mean() + 10
+    x = np.nonzero(full_case.brain_mask.any(axis=(1, 2)))[0]
+    assert 105 < (x[0] + x[-1]) / 2 < 135  # centred left-right, as in BraTS
+
+
+@pytest.mark.parametrize("seq,order", [("T1", (WM, GM, CSF)), ("T1ce", (WM, GM, CSF)), ("T2", (CSF, GM, WM))])
+def test_tissue_ordering(small_cases, full_case, seq, order):
+    for case in all_cases(small_cases, full_case):
+        medians = [healthy_median(case, seq, t) for t in order]
+        assert medians[0] > medians[1] > medians[2], (case.meta["seed"], seq, medians)
+
+
+def test_flair_suppresses_csf_and_shows_grey_above_white(small_cases, full_case):
+    for case in all_cases(small_cases, full_case):
+        csf, gm, wm = (healthy_median(case, "FLAIR", t) for t in (CSF, GM, WM))
+        assert csf < 0.7 * wm, (case.meta["seed"], csf, wm)
+        assert gm > wm, (case.meta["seed"], gm, wm)
+
+
+def test_enhancing_tumor_is_bright_on_t1ce(small_cases, full_case):
+    checked = 0
+    for case in all_cases(small_cases, full_case):
+        et = case.labels == ET
+        if not et.any():
+            continue
+        core = np.isin(case.labels, (NCR, ET))
+        around = ndi.binary_dilation(core, iterations=2) & ~core & case.brain_mask
+        t1ce = case.images["T1ce"]
+        assert np.median(t1ce[et]) > 1.4 * np.median(t1ce[around]), case.meta["seed"]
+        # Contrast uptake, not a T1-bright lesion: on plain T1 the rim stands out far less.
+        t1 = case.images["T1"]
+        on_t1 = np.median(t1[et]) / np.median(t1[around])
+        assert np.median(t1ce[et]) / np.median(t1ce[around]) > on_t1 + 0.4, case.meta["seed"]
+        checked += 1
+    assert checked >= 5
+
+
+def nearby_median(case, sequence: str, region: np.ndarray, tissue: int, mm: float = 12.0) -> float:
+    """Median of ``sequence`` over healthy ``tissue`` voxels within ``mm`` of ``region``.
+
+    Local, so that a strong bias field (up to +-25 %) cannot decide the comparison.
+    """
+    reach = max(1, round(mm / nib.affines.voxel_sizes(case.affine)[0]))
+    near = ndi.binary_dilation(region, iterations=reach) & (case.labels == 0) & (case.tissue_labels == tissue)
+    return float(np.median(case.images[sequence][near]))
+
+
+def test_edema_is_bright_on_flair_and_t2(small_cases, full_case):
+    for case in all_cases(small_cases, full_case):
+        edema = case.labels == ED
+        flair, t2 = (float(np.median(case.images[s][edema])) for s in ("FLAIR", "T2"))
+        assert flair > 1.4 * nearby_median(case, "FLAIR", edema, WM), case.meta["seed"]
+        assert flair > 1.2 * nearby_median(case, "FLAIR", edema, GM), case.meta["seed"]
+        assert t2 > 1.4 * nearby_median(case, "T2", edema, WM), case.meta["seed"]
+
+
+def test_labels_are_internal_values_inside_the_brain(small_cases, full_case):
+    for case in all_cases(small_cases, full_case):
+        assert set(np.unique(case.labels)) <= {0, NCR, ED, ET}
+        assert not np.any(case.labels[~case.brain_mask])
+
+
+def test_tumor_core_is_wrapped_in_edema(small_cases, full_case):
+    # Sub-regions nest: outside the core (NCR + ET) comes edema, not healthy tissue, except where the
+    # core meets CSF or the brain's edge, which tumors do not grow into.
+    for case in all_cases(small_cases, full_case):
+        core = np.isin(case.labels, (NCR, ET))
+        border = ndi.binary_dilation(core) & ~core
+        healthy_tissue = border & (case.labels == 0) & (case.tissue_labels > CSF)
+        assert healthy_tissue.sum() <= 0.01 * border.sum(), case.meta["seed"]
+
+
+def test_necrosis_sits_inside_the_enhancing_rim(full_case):
+    assert full_case.meta["enhancing"]
+    ncr = full_case.labels == NCR
+    border = ndi.binary_dilation(ncr) & ~ncr
+    assert np.mean(full_case.labels[border] == ET) > 0.6
+
+
+def test_non_enhancing_tumor_has_no_et(small_cases):
+    lgg = [c for c in small_cases.values() if not c.meta["enhancing"]]
+    assert lgg, "the seeds should include a non-enhancing case"
+    for case in lgg:
+        assert not np.any(case.labels == ET)
+        assert np.any(case.labels == NCR) and np.any(case.labels == ED)
+
+
+def test_meta_volumes_match_the_labels(small_cases, full_case):
+    for case in all_cases(small_cases, full_case):
+        voxel_ml = np.prod(nib.affines.voxel_sizes(case.affine)) / 1000
+        counts = np.bincount(case.labels.ravel(), minlength=4)
+        volumes = case.meta["tumor_volume_ml"]
+        assert volumes["WT"] == pytest.approx(counts[1:].sum() * voxel_ml, abs=0.01)
+        assert volumes["TC"] == pytest.approx((counts[NCR] + counts[ET]) * voxel_ml, abs=0.01)
+        assert volumes["ET"] == pytest.approx(counts[ET] * voxel_ml, abs=0.01)
+        assert 1.0 <= volumes["WT"] <= 165.0
+        assert volumes["TC"] < volumes["WT"]
+
+
+def test_whole_tumor_volume_follows_the_plan(small_cases, full_case):
+    for case in all_cases(small_cases, full_case):
+        planned = sum(case.meta["planned_whole_tumor_ml"])
+        assert 0.7 * planned <= case.meta["tumor_volume_ml"]["WT"] <= 1.15 * planned, case.meta["seed"]
+
+
+def test_multifocal_case_has_separate_foci(full_case):
+    assert full_case.meta["multifocal"] and full_case.meta["n_foci"] == 3
+    pieces = ndi.label(full_case.labels > 0)[0]
+    sizes = np.bincount(pieces.ravel())[1:]
+    assert np.sum(sizes * 0.001 >= 0.5) >= 2  # at least two foci of 0.5 mL or more
+
+
+def test_skull_stripped_zero_outside_brain(small_cases, full_case):
+    for case in all_cases(small_cases, full_case):
+        outside = ~case.brain_mask
+        for seq, image in case.images.items():
+            assert not np.any(image[outside]), seq
+            assert np.mean(image[case.brain_mask] > 0) > 0.99, seq
+        # Like BraTS, the brain sits well inside the grid: the outer 8 mm of x and y are empty.
+        assert not case.brain_mask[:3].any() and not case.brain_mask[-3:].any()
+        assert not case.brain_mask[:, :3].any() and not case.brain_mask[:, -3:].any()
+        assert not case.brain_mask[:, :, -2:].any()  # the top of the head is inside the grid
+
+
+def test_brain_volume_is_adult_sized(small_cases, full_case):
+    for case in all_cases(small_cases, full_case):
+        assert 1200 < case.meta["brain_ml"] < 1750
+
+
+def test_domain_randomized_changes_contrast_not_anatomy(small_cases, small_randomized_cases):
+    signs = []
+    for seed, randomized in small_randomized_cases.items():
+        realistic = small_cases[seed]
+        # Geometry and tumor come from their own random streams: the same seed gives the same truth.
+        np.testing.assert_array_equal(randomized.labels, realistic.labels)
+        assert randomized.meta["domain_randomized"] and not realistic.meta["domain_randomized"]
+        for seq in SEQUENCES:
+            assert not np.array_equal(randomized.images[seq], realistic.images[seq])
+        signs.append(healthy_median(randomized, "T1", GM) > healthy_median(randomized, "T1", WM))
+        # The contrasts that define the BraTS regions survive randomization.
+        et = randomized.labels == ET
+        if et.any():
+            assert np.median(randomized.images["T1ce"][et]) > healthy_median(randomized, "T1ce", WM)
+        edema = randomized.labels == ED
+        flair_wm = healthy_median(randomized, "FLAIR", WM)
+        assert np.median(randomized.images["FLAIR"][edema]) > flair_wm
+    # Random per-class intensities: the T1 grey/white order is not fixed any more.
+    assert any(signs) and not all(signs)
+
+
+def test_bad_arguments_raise_value_errors():
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        generate_case(-1)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        generate_case(1.5)
+    with pytest.raises(ValueError, match="shape must be three integers"):
+        generate_case(0, shape=(240, 240))
+    with pytest.raises(ValueError, match="shape must be three integers"):
+        generate_case(0, shape=(8, 8, 8))
