@@ -1,20 +1,31 @@
-"""Pretrained backbones (CLIP towers) loaded through the same safe checkpoint code as BrainSeg's own weights.
+"""Pretrained backbones (CLIP towers, BERT, SAM ViT) loaded through the same safe checkpoint code as BrainSeg's own.
 
-A text or visual tower whose config names ``pretrained`` weights gets them from a checkpoint source
-(``hf-hub:org/repo@revision`` or ``local-dir:PATH``) holding an open_clip ``open_clip_model.safetensors``.
-Known short names (``openai``) map to public Hub repositories. This runs when a model is trained from
+A module whose config names ``pretrained`` weights gets them from a checkpoint source
+(``hf-hub:org/repo@revision`` or ``local-dir:PATH``, see :mod:`brainseg.hub.backbones_files` for the short
+names such as ``openai``, ``bert-base-uncased`` and ``sam-vit-base``):
+
+* CLIP text and visual towers: an open_clip ``open_clip_model.safetensors`` (this module);
+* a BERT text encoder: transformers' BERT layout plus its WordPiece vocabulary (:mod:`.backbones_bert`);
+* sam-dmif's SAM ViT image encoder: transformers' SAM layout (:mod:`.backbones_sam`).
+
+Every file is safetensors (pickle is refused) and every load is strict. This runs when a model is trained from
 scratch; a BrainSeg checkpoint already contains every weight and never needs it.
+
+    >>> config = load_config("film-unet2d", "paper")  # text.pretrained: "bert-base-uncased"
+    >>> load_pretrained_backbones(build_from_config(config))
+    ['text_encoder <- hf-hub:google-bert/bert-base-uncased@main']
 """
 
 from __future__ import annotations
 
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
-from brainseg.hub.checkpoint import resolve_source
-from brainseg.hub.sources import CheckpointError, parse_source
+from brainseg.hub.backbones_bert import load_pretrained_bert
+from brainseg.hub.backbones_files import PRETRAINED_ALIASES, backbone_folder, backbone_source, read_safetensors
+from brainseg.hub.backbones_sam import load_pretrained_sam
+from brainseg.models.sam_dmif import SamDmif
 from brainseg.models.text_encoders import (
+    BertTextEncoder,
     ClipTextEncoder,
     ClipVisualEncoder,
     load_pretrained_text_weights,
@@ -23,54 +34,45 @@ from brainseg.models.text_encoders import (
     visual_weights_from_open_clip,
 )
 
+__all__ = ["OPEN_CLIP_WEIGHTS", "PRETRAINED_ALIASES", "backbone_source", "load_pretrained_backbones"]
+
 OPEN_CLIP_WEIGHTS = "open_clip_model.safetensors"
-
-PRETRAINED_ALIASES = {
-    # OpenAI CLIP ViT-B/32 as open_clip safetensors. Pin a commit hash here once a machine with Hub access
-    # has looked it up; "main" is the explicit, documented stand-in until then.
-    "openai": "hf-hub:timm/vit_base_patch32_clip_224.openai@main",
-}
-
-
-def backbone_source(name: str) -> str:
-    """A ``pretrained`` value as a checkpoint source string (aliases expanded)."""
-    source = PRETRAINED_ALIASES.get(name, name)
-    parse_source(source)  # raises with the accepted forms when malformed
-    return source
 
 
 def read_open_clip_state(source: str) -> dict:
     """The tensors of an open_clip checkpoint (safetensors only), read on the CPU."""
-    parsed, folder = resolve_source(backbone_source(source), files=(OPEN_CLIP_WEIGHTS,))
-    path = folder / OPEN_CLIP_WEIGHTS
-    if not path.is_file():
-        raise CheckpointError(f"pretrained {source} ({parsed}): {OPEN_CLIP_WEIGHTS} is missing")
-    try:
-        return load_file(path, device="cpu")
-    except (SafetensorError, OSError) as exc:
-        raise CheckpointError(f"pretrained {source}: {OPEN_CLIP_WEIGHTS} is not readable ({exc})") from None
+    label, folder = backbone_folder(source, (OPEN_CLIP_WEIGHTS,))
+    return read_safetensors(folder, OPEN_CLIP_WEIGHTS, label)
 
 
 def load_pretrained_backbones(model: nn.Module) -> list[str]:
-    """Load every CLIP tower in ``model`` whose config names pretrained weights; returns what was loaded.
+    """Load every backbone in ``model`` whose config names pretrained weights; returns what was loaded.
 
-    Each source file is read once even when it feeds both the text and the visual tower.
+    Backbones: CLIP text / visual towers, BERT text encoders (which also get their WordPiece tokenizer) and
+    sam-dmif's SAM image encoder. An open_clip file is read once even when it feeds both CLIP towers.
+
+    Returns:
+        one line per backbone, ``"<module name> <- <checkpoint source>"``.
 
     Raises:
-        CheckpointError: a source cannot be resolved or read (e.g. offline and not cached).
-        ModelConfigError: the weights do not fit the tower's architecture.
+        CheckpointError: a source cannot be resolved or read (e.g. offline and not cached), a file is missing,
+            or a BERT / SAM checkpoint does not match the model (the message names the fields or keys).
+        ModelConfigError: CLIP weights do not fit the tower's architecture.
     """
-    cache: dict[str, dict] = {}
+    open_clip_states: dict[str, dict] = {}
     loaded = []
     for name, module in model.named_modules():
-        if not isinstance(module, ClipTextEncoder | ClipVisualEncoder) or not module.config.pretrained:
-            continue
-        source = module.config.pretrained
-        if source not in cache:
-            cache[source] = read_open_clip_state(source)
-        if isinstance(module, ClipTextEncoder):
-            load_pretrained_text_weights(module, text_weights_from_open_clip(cache[source]))
-        else:
-            load_pretrained_visual_weights(module, visual_weights_from_open_clip(cache[source]))
-        loaded.append(f"{name or 'model'} <- {backbone_source(source)}")
+        if isinstance(module, ClipTextEncoder | ClipVisualEncoder) and module.config.pretrained:
+            source = module.config.pretrained
+            if source not in open_clip_states:
+                open_clip_states[source] = read_open_clip_state(source)
+            if isinstance(module, ClipTextEncoder):
+                load_pretrained_text_weights(module, text_weights_from_open_clip(open_clip_states[source]))
+            else:
+                load_pretrained_visual_weights(module, visual_weights_from_open_clip(open_clip_states[source]))
+            loaded.append(f"{name or 'model'} <- {backbone_source(source)}")
+        elif isinstance(module, BertTextEncoder) and module.config.pretrained:
+            loaded.append(f"{name or 'model'} <- {load_pretrained_bert(module)}")
+        elif isinstance(module, SamDmif) and module.config.pretrained:
+            loaded.append(f"{name + '.' if name else ''}image_encoder <- {load_pretrained_sam(module)}")
     return loaded

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import ClassVar
 
 import torch
@@ -65,6 +66,9 @@ class SamDmifConfig(ModelConfig):
     window_size: int = 0  # 0 = global attention in every block
     global_attn_indexes: list[int] = field(default_factory=list)  # blocks with global attention when windowed
     use_rel_pos: bool = False
+    # SAM ViT weights for the image encoder, e.g. "sam-vit-base" or "hf-hub:org/repo@rev" (transformers' SAM
+    # layout); None = random. Recorded only: building never loads; brainseg.hub.backbones loads it.
+    pretrained: str | None = None
     prompt_dim: int = 64  # SAM's neck output and prompt/decoder width (256 in SAM)
     decoder_depth: int = 2  # two-way transformer blocks of the prompt generator
     decoder_heads: int = 4
@@ -244,7 +248,7 @@ class SamDmif(SegmentationModel):
             mlp_ratio=config.mlp_ratio,
             out_chans=config.prompt_dim,
             qkv_bias=True,
-            norm_layer=nn.LayerNorm,
+            norm_layer=partial(nn.LayerNorm, eps=1e-6),  # SAM's epsilon, which its weights were trained with
             use_rel_pos=config.use_rel_pos,
             window_size=config.window_size,
             global_attn_indexes=tuple(config.global_attn_indexes),

@@ -8,9 +8,16 @@ import pytest
 import torch
 
 from brainseg.hub import CheckpointError, file_sha256, load_checkpoint, parse_source, save_checkpoint
-from tests.hub.tiny_variant import TinyConfig, TinyModel, ensure_registered
+from tests.hub.hubcache import write_hub_cache
+from tests.hub.tiny_variant import TinyConfig, TinyModel, registered_tiny_variant
 
-ensure_registered()
+pytestmark = pytest.mark.usefixtures("tiny_variant")
+
+
+@pytest.fixture
+def tiny_variant():
+    with registered_tiny_variant():
+        yield
 
 
 def trained_tiny(channels: int = 4) -> TinyModel:
@@ -88,17 +95,6 @@ def test_bad_sources(text, fragment):
         parse_source(text)
 
 
-def write_hub_cache(cache, repo_id: str, commit: str, files_from) -> None:
-    """Lay files out as huggingface_hub's cache does: refs/<branch> -> commit, snapshots/<commit>/files."""
-    repo_dir = cache / ("models--" + repo_id.replace("/", "--"))
-    (repo_dir / "refs").mkdir(parents=True)
-    (repo_dir / "refs" / "main").write_text(commit)
-    snapshot = repo_dir / "snapshots" / commit
-    snapshot.mkdir(parents=True)
-    for path in files_from.iterdir():
-        (snapshot / path.name).write_bytes(path.read_bytes())
-
-
 def test_hf_hub_source_from_offline_cache(tmp_path):
     """A pre-filled Hub cache with HF_HUB_OFFLINE=1: a pinned revision loads, an uncached one is a clear error."""
     model = trained_tiny()
@@ -110,16 +106,16 @@ def test_hf_hub_source_from_offline_cache(tmp_path):
         f"""
         import torch
         from brainseg.hub import CheckpointError, load_checkpoint
-        from tests.hub.tiny_variant import ensure_registered
-        ensure_registered()
+        from tests.hub.tiny_variant import registered_tiny_variant
         expected = torch.load({str(tmp_path / "expected.pt")!r}, map_location="cpu", weights_only=True)
-        for revision in ("{commit}", "main"):
-            loaded = load_checkpoint("hf-hub:brainseg/tiny@" + revision)
-            assert all(torch.equal(loaded.model.state_dict()[k], v) for k, v in expected.items())
-        try:
-            load_checkpoint("hf-hub:brainseg/other@main")
-        except CheckpointError as exc:
-            print("ERROR:", exc)
+        with registered_tiny_variant():
+            for revision in ("{commit}", "main"):
+                loaded = load_checkpoint("hf-hub:brainseg/tiny@" + revision)
+                assert all(torch.equal(loaded.model.state_dict()[k], v) for k, v in expected.items())
+            try:
+                load_checkpoint("hf-hub:brainseg/other@main")
+            except CheckpointError as exc:
+                print("ERROR:", exc)
         """
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HOME": str(tmp_path)}

@@ -1,5 +1,6 @@
 """A tiny registered variant for checkpoint tests (real layers, a few hundred parameters)."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +28,11 @@ class TinyModel(SegmentationModel):
         return ModelOutput(logits, {"semantic": torch.sigmoid(logits[:, :1])})
 
 
-def ensure_registered() -> None:
-    if "test-tiny" not in VARIANTS:
-        register(Variant("test-tiny", "tiny test model", "", TinyConfig, TinyModel))
+@contextmanager
+def registered_tiny_variant():
+    """Register ``test-tiny`` for the duration of a test, so other tests see only the real variants."""
+    register(Variant("test-tiny", "tiny test model", "", TinyConfig, TinyModel))
+    try:
+        yield
+    finally:
+        VARIANTS.pop("test-tiny", None)
