@@ -28,13 +28,7 @@ TINY_BERT.update(vocab_size=len(VOCAB), frozen=True)
 WHOLE_TUMORS = [3, 6, 7, 8, 9, 12, 4] + [0] * 9
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster than two fighting over shared cores (OpenMP barriers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def legacy_names(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -20,13 +20,7 @@ VIT = {"image_size": 64, "patch_size": 16, "embed_dim": 32, "depth": 2, "num_hea
 VIT.update(global_attn_indexes=[1], use_rel_pos=True, prompt_dim=32)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster than two fighting over shared cores (OpenMP barriers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def transformers_sam():

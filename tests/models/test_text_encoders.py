@@ -23,13 +23,7 @@ from brainseg.models.text_encoders import (
 TINY = {"width": 32, "layers": 1, "heads": 2, "output_dim": 24}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster than two fighting over shared cores (OpenMP barriers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def tiny_text(kind: str, **overrides) -> TextEncoderConfig:

@@ -11,14 +11,7 @@ from brainseg.models import create, get_variant, list_models, load_config
 from brainseg.models.contract import ModelConfigError
 from brainseg.models.unet3d import UNet3DConfig
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster than two fighting over shared cores (OpenMP barriers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def count(model: torch.nn.Module) -> int:
