@@ -1,4 +1,4 @@
-"""The ``brainseg`` command line: ``inspect``, ``synth``, ``evaluate``, ``models``.
+"""The ``brainseg`` command line: ``inspect``, ``synth``, ``evaluate``, ``models``, ``train``.
 
 Every command turns bad input into one line ``error: ...`` on stderr and exit status 2, never a
 traceback (see :func:`main`).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -111,6 +112,50 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from brainseg.training.trainer import TrainConfig, train
+
+    if args.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    config = TrainConfig(
+        model=args.model,
+        size=args.size,
+        data=args.data,
+        out=args.out,
+        steps=args.steps,
+        patch_size=args.patch_size,
+        batch_size=args.batch_size,
+        train_cases=args.train_cases,
+        val_cases=args.val_cases,
+        val_every=args.val_every,
+        seed=args.seed,
+        workers=args.workers,
+        device=args.device,
+        cache=args.cache,
+        synth_shape=args.synth_shape,
+        stop_after=args.stop_after,
+        **({"peak_lr": args.lr} if args.lr is not None else {}),
+    )
+    summary = train(config)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_evaluate_model(args: argparse.Namespace) -> int:
+    from brainseg.training.evaluate_model import evaluate_model, format_table, save_table, test_cases
+
+    if not args.model and not args.checkpoint:
+        raise UsageError("give --model NAME (a bundled checkpoint) or --checkpoint SOURCE")
+    cases = test_cases(args.data, Path(args.cache))
+    checkpoints = args.checkpoint or [args.model]
+    rows = [evaluate_model(source, source, cases, args.device) for source in checkpoints]
+    print(format_table(rows))
+    if args.out:
+        save_table(rows, Path(args.out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``brainseg`` argument parser with all subcommands."""
     parser = _Parser(prog="brainseg", description="Brain-tumor segmentation on four-sequence MRI.")
@@ -126,6 +171,39 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--cases", type=int, default=1, help="number of cases (default 1)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same cases)")
     synth.set_defaults(handler=_cmd_synth)
+
+    train = commands.add_parser("train", help="train a model variant on synthetic cases or a BraTS folder")
+    train.add_argument("--model", required=True, help="variant name (see brainseg models)")
+    train.add_argument("--size", default="demo", help="config size (default demo)")
+    train.add_argument("--data", default="synth", help="synth, or a folder of BraTS-layout cases with truth")
+    train.add_argument("--out", required=True, help="run folder (an existing run there is resumed)")
+    train.add_argument("--steps", type=int, default=1000, help="optimizer steps (default 1000)")
+    train.add_argument("--patch-size", type=int, default=96, help="cubic patch edge, divisible by 16 (default 96)")
+    train.add_argument("--batch-size", type=int, default=1, help="patches per step (paper: 1)")
+    train.add_argument("--lr", type=float, help="peak learning rate (default: paper A.1, 1e-3)")
+    train.add_argument("--train-cases", type=int, default=32, help="synthetic training cases (default 32)")
+    train.add_argument("--val-cases", type=int, default=2, help="fixed synthetic validation cases (default 2)")
+    train.add_argument("--val-every", type=int, default=100, help="validate and checkpoint every N steps")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--workers", type=int, default=1, help="data loader processes (default 1)")
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    train.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
+    train.add_argument(
+        "--synth-shape", type=int, nargs=3, metavar=("X", "Y", "Z"), help="smaller synthetic grid for quick runs"
+    )
+    train.add_argument("--stop-after", type=int, help="train at most N steps now; the same command continues")
+    train.set_defaults(handler=_cmd_train)
+
+    scores = commands.add_parser("evaluate-model", help="score checkpoints on held-out cases (papers' table)")
+    scores.add_argument("--model", help="bundled checkpoint name (default when --checkpoint is not given)")
+    scores.add_argument(
+        "--checkpoint", action="append", help="checkpoint source (bundled name, local-dir:PATH, hf-hub:...); repeatable"
+    )
+    scores.add_argument("--data", default="synth:8", help="synth:N held-out synthetic cases, or a BraTS folder")
+    scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")
+    scores.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    scores.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
+    scores.set_defaults(handler=_cmd_evaluate_model)
 
     models = commands.add_parser("models", help="list the model variants: NAME  description  (paper file)")
     models.set_defaults(handler=_cmd_models)

@@ -1,0 +1,449 @@
+"""Training and validation data: cached synthetic pools, BraTS folders, and a patch dataset for torch.
+
+A *case source* is anything with ``len(source)``, ``source[i] -> (images, labels)`` and
+``source.case_name(i) -> str``, where images are (4, X, Y, Z) float32 raw intensities in canonical RAS
+order (channels T1, T1ce, T2, FLAIR) and labels (X, Y, Z) uint8 internal labels (0 bg, 1 NCR, 2 ED, 3 ET),
+exactly what :func:`brainseg.io.load_case` gives. Two sources exist:
+
+- :class:`SyntheticPool`: cases from :func:`brainseg.synth.generate_case`, generated once and cached as
+  ``.npz`` files (``--data synth``). Training pools use seeds below :data:`VALIDATION_SEED_START`;
+  :func:`validation_cases` uses seeds from it on, so no validation case shares a seed (hence anatomy and
+  tumor) with any training case.
+- :class:`BratsFolderSet`: a folder of BraTS-layout case folders, 2017-2021 or 2023 naming (``--data DIR``).
+
+:class:`PatchDataset` turns a source into normalized, tumor-focused, augmented patches.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from brainseg.errors import BrainSegError, CaseFilesError
+from brainseg.io import SEQUENCES, CanonicalFrame, load_case
+from brainseg.io.naming import assign_roles
+from brainseg.labels import EVALUATION_REGIONS, region_mask
+from brainseg.preprocess import brain_mask, check_method, normalize
+from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, generate_case
+from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation
+
+VALIDATION_SEED_START = 10**6
+"""Synthetic seeds from here on are reserved for validation; training pools must stay below."""
+CROP_MARGIN = 8
+"""Voxels of background kept around the brain's bounding box in cached synthetic cases."""
+
+
+class CaseSource(Protocol):
+    """What :class:`PatchDataset` reads cases from."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def case_name(self, index: int) -> str: ...
+
+
+def _check_index(index: int, length: int, what: str) -> int:
+    if not -length <= index < length:
+        raise IndexError(f"{what}: case index {index} out of range for {length} cases")
+    return index % length
+
+
+# --------------------------------------------------------------------------------------------------
+# Synthetic cases, cached
+
+
+def synthetic_case_arrays(
+    seed: int, domain_randomized: bool, shape: tuple[int, int, int] = BRATS_SHAPE, margin: int = CROP_MARGIN
+) -> dict[str, np.ndarray]:
+    """Generate one synthetic case and bring it into the canonical frame, cropped to the brain.
+
+    The LPS arrays of :func:`~brainseg.synth.generate_case` are reoriented with
+    :class:`~brainseg.io.CanonicalFrame`, as :func:`~brainseg.io.load_case` reorients the written files,
+    then cut to the brain's bounding box plus ``margin`` voxels.
+
+    Returns:
+        ``images`` (4, X, Y, Z) int16 (the generator's intensities are whole numbers in [0, 32767], so
+        int16 is exact and as small as float16), ``labels`` (X, Y, Z) uint8 internal, ``box`` (3, 2) int64
+        start/stop of the crop in the full canonical grid, ``affine`` (4, 4) voxel -> world of the crop.
+    """
+    case = generate_case(seed, domain_randomized=domain_randomized, shape=shape)
+    frame = CanonicalFrame(tuple(case.labels.shape), case.affine)
+    images = np.stack([frame.to_canonical(case.images[sequence]) for sequence in SEQUENCES])
+    labels = frame.to_canonical(case.labels)
+    del case
+    if not np.array_equal(images, np.clip(np.rint(images), 0, np.iinfo(np.int16).max)):
+        raise BrainSegError(f"synthetic case {seed}: intensities are not whole numbers in the int16 range")
+    inside = brain_mask(images) | (labels > 0)
+    box = np.zeros((3, 2), dtype=np.int64)
+    for axis in range(3):
+        hits = np.flatnonzero(inside.any(axis=tuple(a for a in range(3) if a != axis)))
+        start, stop = (hits[0], hits[-1] + 1) if hits.size else (0, inside.shape[axis])
+        box[axis] = (max(start - margin, 0), min(stop + margin, inside.shape[axis]))
+    crop = tuple(slice(int(a), int(b)) for a, b in box)
+    affine = frame.canonical_affine.copy()
+    affine[:3, 3] += affine[:3, :3] @ box[:, 0]
+    return {
+        "images": np.ascontiguousarray(images[(slice(None), *crop)]).astype(np.int16),
+        "labels": np.ascontiguousarray(labels[crop]).astype(np.uint8),
+        "box": box,
+        "affine": affine,
+    }
+
+
+def _write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write to a temporary file in the same folder, then rename: readers never see a partial file."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        os.chmod(temporary, 0o644)  # mkstemp makes files private; a cache is shared like any output
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _generate_into(path: str, seed: int, domain_randomized: bool, shape: tuple[int, int, int]) -> str:
+    """Worker for :meth:`SyntheticPool.prepare` (module level so that spawned processes can import it)."""
+    target = Path(path)
+    if not target.exists():  # another process may have finished it meanwhile
+        _write_npz_atomically(target, synthetic_case_arrays(seed, domain_randomized, shape))
+    return path
+
+
+class SyntheticPool:
+    """A fixed set of synthetic cases, generated on first use and cached as compressed ``.npz`` files.
+
+    Case ``i`` is ``generate_case(seed + i, domain_randomized=..., shape=...)`` in canonical RAS order,
+    cropped to the brain's bounding box plus :data:`CROP_MARGIN` voxels (7-9 MB a full-size case on disk).
+    Files are named by generator version, contrast mode, seed and grid, so pools with different settings
+    share one cache folder safely, and two processes generating the same case at once both succeed.
+
+    Args:
+        cache_dir: folder for the ``.npz`` files (created if missing).
+        num_cases: number of cases.
+        seed: seed of case 0; a training pool needs ``seed + num_cases <= VALIDATION_SEED_START``.
+        domain_randomized: random tissue contrast (training) or realistic contrast (validation).
+        shape: generator grid, (240, 240, 155) for the BraTS grid; smaller ones are for tests.
+        validation: reserved for :func:`validation_cases`: seeds must then be >= VALIDATION_SEED_START.
+
+    Example::
+
+        pool = SyntheticPool(Path("cache/synth"), num_cases=200, seed=0)
+        pool.prepare(workers=2)
+        images, labels = pool[0]  # (4, X, Y, Z) float32 raw, (X, Y, Z) uint8; X, Y, Z ~ 150 x 180 x 150
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        num_cases: int,
+        seed: int,
+        domain_randomized: bool = True,
+        *,
+        shape: tuple[int, int, int] = BRATS_SHAPE,
+        validation: bool = False,
+    ) -> None:
+        if isinstance(num_cases, bool) or not isinstance(num_cases, (int, np.integer)) or num_cases < 1:
+            raise BrainSegError(f"num_cases must be a positive integer, got {num_cases!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise BrainSegError(f"seed must be a non-negative integer, got {seed!r}")
+        last = int(seed) + int(num_cases) - 1
+        if validation and seed < VALIDATION_SEED_START:
+            raise BrainSegError(
+                f"validation seeds must be >= {VALIDATION_SEED_START} so that no training pool can use them, "
+                f"got seed {seed}"
+            )
+        if not validation and last >= VALIDATION_SEED_START:
+            raise BrainSegError(
+                f"training seeds {seed}..{last} reach the validation range (>= {VALIDATION_SEED_START}); "
+                f"use seed + num_cases <= {VALIDATION_SEED_START}"
+            )
+        self.cache_dir = Path(cache_dir)
+        self.num_cases = int(num_cases)
+        self.seed = int(seed)
+        self.domain_randomized = bool(domain_randomized)
+        self.shape = tuple(int(n) for n in shape)
+        self.validation = validation
+
+    @property
+    def seeds(self) -> range:
+        """Generator seeds of the cases, in order."""
+        return range(self.seed, self.seed + self.num_cases)
+
+    def __len__(self) -> int:
+        return self.num_cases
+
+    def case_name(self, index: int) -> str:
+        """``synth-0000042`` for the case of seed 42."""
+        return f"synth-{self.seed + _check_index(index, self.num_cases, 'SyntheticPool'):07d}"
+
+    def path(self, index: int) -> Path:
+        """Cache file of case ``index`` (it may not exist yet)."""
+        seed = self.seed + _check_index(index, self.num_cases, "SyntheticPool")
+        mode = "dr" if self.domain_randomized else "rc"
+        grid = "x".join(str(n) for n in self.shape)
+        return self.cache_dir / f"synth-v{GENERATOR_VERSION}-{mode}-{grid}-{seed:07d}.npz"
+
+    def prepare(self, workers: int = 2) -> list[int]:
+        """Generate every missing case (``workers`` processes, ~3 s and ~0.7 GB each per full-size case).
+
+        Returns:
+            Indices of the cases generated by this call.
+        """
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        missing = [i for i in range(self.num_cases) if not self.path(i).exists()]
+        jobs = [(str(self.path(i)), self.seed + i, self.domain_randomized, self.shape) for i in missing]
+        if workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                _generate_into(*job)
+        else:
+            # spawn, not fork: the parent may hold torch/OpenMP threads, which fork can deadlock.
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
+                list(pool.map(_generate_into, *zip(*jobs, strict=True)))
+        return missing
+
+    def load(self, index: int) -> dict[str, np.ndarray]:
+        """Stored arrays of case ``index`` (``images`` int16, ``labels``, ``box``, ``affine``); generated if missing."""
+        path = self.path(index)
+        if not path.exists():
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            _generate_into(str(path), self.seed + index % self.num_cases, self.domain_randomized, self.shape)
+        try:
+            with np.load(path) as stored:
+                return {key: stored[key] for key in stored.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise BrainSegError(f"{path}: unreadable cached synthetic case ({exc}); delete it to regenerate") from None
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(images (4, X, Y, Z) float32 raw intensities, labels (X, Y, Z) uint8)``, canonical RAS, cropped."""
+        stored = self.load(index)
+        return stored["images"].astype(np.float32), stored["labels"]
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every case in order, as ``pool[i]`` gives it."""
+        return (self[i] for i in range(self.num_cases))
+
+
+def validation_cases(
+    cache_dir: Path, num_cases: int, seed: int = VALIDATION_SEED_START, *, shape: tuple[int, int, int] = BRATS_SHAPE
+) -> SyntheticPool:
+    """The fixed synthetic validation set: realistic contrast, seeds from ``seed`` (>= 10**6) on.
+
+    Whole cases (cropped to the brain plus a margin), for full-volume validation; call ``.prepare()`` to
+    generate them up front. Training pools cannot reach these seeds (:class:`SyntheticPool` refuses).
+    """
+    return SyntheticPool(cache_dir, num_cases, seed, domain_randomized=False, shape=shape, validation=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# BraTS folders
+
+
+class BratsFolderSet:
+    """Every case folder under ``root`` with four sequences and a truth, BraTS 2017-2021 or 2023 naming.
+
+    Folders are recognized by file names (cheap); a case is read with :func:`~brainseg.io.load_case`
+    only when indexed. Folders without a truth, or whose files do not make a case, are skipped and
+    listed in :attr:`skipped` (one line each, also given as one warning).
+
+    Args:
+        root: folder holding one sub-folder per case.
+        labels: truth label convention, ``auto`` or a name from :data:`brainseg.labels.CONVENTIONS`.
+
+    Raises:
+        BrainSegError: ``root`` is not a folder or holds no usable case.
+    """
+
+    def __init__(self, root: Path, labels: str = "auto") -> None:
+        self.root = Path(root)
+        self.labels = labels
+        if not self.root.is_dir():
+            raise CaseFilesError(f"{self.root}: no such folder; expected a folder of BraTS case folders")
+        self.folders: list[Path] = []
+        self.skipped: list[str] = []
+        for folder in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            files = [p for p in folder.rglob("*") if p.is_file()]
+            try:
+                found = assign_roles(files, folder.name)
+            except CaseFilesError as exc:
+                self.skipped.append(f"{folder.name}: not a case ({exc})")
+                continue
+            if found.truth is None:
+                self.skipped.append(f"{folder.name}: no truth segmentation (e.g. {folder.name}_seg.nii.gz); skipped")
+                continue
+            self.folders.append(folder)
+        if not self.folders:
+            detail = f"; skipped: {'; '.join(self.skipped[:3])}" if self.skipped else ""
+            raise CaseFilesError(
+                f"{self.root}: no case folder with T1, T1ce, T2, FLAIR and a truth segmentation{detail}"
+            )
+        if self.skipped:
+            warnings.warn(
+                f"{self.root}: skipped {len(self.skipped)} folder(s): {'; '.join(self.skipped[:3])}",
+                stacklevel=2,
+            )
+
+    def __len__(self) -> int:
+        return len(self.folders)
+
+    def case_name(self, index: int) -> str:
+        """The case folder's name."""
+        return self.folders[_check_index(index, len(self.folders), "BratsFolderSet")].name
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(images (4, X, Y, Z) float32 raw intensities, truth (X, Y, Z) uint8 internal)``, canonical RAS."""
+        folder = self.folders[_check_index(index, len(self.folders), "BratsFolderSet")]
+        case = load_case(folder, labels=self.labels)
+        if case.truth is None:  # the names matched a truth at construction; the file may have gone since
+            raise CaseFilesError(f"{folder}: truth segmentation not found")
+        return case.images, case.truth
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every case in order, as ``folder_set[i]`` gives it."""
+        return (self[i] for i in range(len(self.folders)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Patches
+
+
+class _PreparedCase:
+    """A normalized case and where its patches may be centred (kept in :class:`PatchDataset`'s cache)."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, normalization: str) -> None:
+        self.brain = brain_mask(images)  # from the raw intensities: a normalized voxel may be exactly 0
+        self.images = normalize(images, normalization)
+        self.labels = np.asarray(labels, dtype=np.uint8)
+
+
+class PatchDataset(Dataset):
+    """Normalized, tumor-focused, optionally augmented patches drawn from a case source.
+
+    Item ``i`` of epoch ``e`` depends only on (``seed``, ``e``, ``i``): the case is the ``i``-th of a
+    seeded per-epoch permutation of the cases (so every case is used equally often), the crop and the
+    augmentation draw from ``numpy.random.default_rng([seed, e, i])``. That holds in any worker process,
+    with any sampler (e.g. ``DistributedSampler``). Call :meth:`set_epoch` before iterating the
+    ``DataLoader`` for each epoch; the epoch lives in shared memory, so persistent workers see it too.
+
+    Normalized cases are kept in a small per-process LRU cache, so a ``DataLoader`` whose sampler visits
+    a case several times in a row normalizes it once.
+
+    Args:
+        source: a case source (:class:`SyntheticPool`, :class:`BratsFolderSet`, ...).
+        patch_size: patch edge P in voxels, e.g. 128.
+        normalization: ``zscore-brain`` or ``paper-a3`` (see :mod:`brainseg.preprocess`).
+        augment: apply :func:`~brainseg.training.augment.default_augmentation` (or ``transforms``).
+        seed: base seed.
+        samples_per_epoch: ``len(dataset)``.
+        tumor_probability: share of patches centred on a tumor voxel.
+        cache_cases: normalized cases kept in memory per process (~60 MB each at full size).
+        transforms: augmentation used instead of the default when ``augment`` is true.
+
+    Items are dicts: ``images`` (4, P, P, P) float32 tensor, ``target`` (3, P, P, P) float32 region masks
+    (WT, TC, ET), ``labels`` (P, P, P) int64 internal labels, ``case`` the case name.
+    """
+
+    def __init__(
+        self,
+        source: CaseSource,
+        patch_size: int,
+        normalization: str,
+        augment: bool,
+        seed: int,
+        samples_per_epoch: int,
+        *,
+        tumor_probability: float = 0.7,
+        cache_cases: int = 4,
+        transforms: Compose | None = None,
+    ) -> None:
+        if len(source) == 0:
+            raise BrainSegError("PatchDataset: the case source is empty")
+        if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)) or patch_size < 1:
+            raise BrainSegError(f"patch_size must be a positive integer such as 128, got {patch_size!r}")
+        if isinstance(samples_per_epoch, bool) or not isinstance(samples_per_epoch, (int, np.integer)):
+            raise BrainSegError(f"samples_per_epoch must be a positive integer, got {samples_per_epoch!r}")
+        if samples_per_epoch < 1:
+            raise BrainSegError(f"samples_per_epoch must be a positive integer, got {samples_per_epoch!r}")
+        if not 0.0 <= tumor_probability <= 1.0:
+            raise BrainSegError(f"tumor_probability must be in [0, 1], got {tumor_probability!r}")
+        self.source = source
+        self.patch_size = int(patch_size)
+        self.normalization = check_method(normalization)
+        self.augment = bool(augment)
+        self.transforms = (transforms or default_augmentation()) if augment else None
+        self.seed = int(seed)
+        self.samples_per_epoch = int(samples_per_epoch)
+        self.tumor_probability = float(tumor_probability)
+        self.cache_cases = max(int(cache_cases), 1)
+        # A shared-memory scalar: DataLoader workers (forked, spawned, persistent) read the epoch set here.
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+        self._cache: OrderedDict[int, _PreparedCase] = OrderedDict()
+
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    @property
+    def epoch(self) -> int:
+        """The epoch set by :meth:`set_epoch` (0 at first)."""
+        return int(self._epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose items ``__getitem__`` returns (in this process and its loader workers)."""
+        self._epoch.fill_(int(epoch))
+
+    def case_index(self, index: int, epoch: int | None = None) -> int:
+        """Which source case item ``index`` of ``epoch`` (default: the current one) is cut from."""
+        count = len(self.source)
+        block, offset = divmod(int(index), count)
+        epoch = self.epoch if epoch is None else int(epoch)
+        order = np.random.default_rng([self.seed, epoch, block, 1]).permutation(count)
+        return int(order[offset])
+
+    def _prepared(self, case: int) -> _PreparedCase:
+        if case in self._cache:
+            self._cache.move_to_end(case)
+            return self._cache[case]
+        images, labels = self.source[case]
+        prepared = _PreparedCase(images, labels, self.normalization)
+        self._cache[case] = prepared
+        while len(self._cache) > self.cache_cases:
+            self._cache.popitem(last=False)
+        return prepared
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
+        if not 0 <= index < self.samples_per_epoch:
+            raise IndexError(f"PatchDataset: index {index} out of range for {self.samples_per_epoch} samples")
+        epoch = self.epoch
+        case = self.case_index(index, epoch)
+        prepared = self._prepared(case)
+        rng = np.random.default_rng([self.seed, epoch, int(index), 0])
+        centre = choose_centre(prepared.labels, prepared.brain, rng, self.tumor_probability)
+        images, labels = crop_around(prepared.images, prepared.labels, self.patch_size, centre)
+        sample = {"images": images, "labels": labels}
+        if self.transforms is not None:
+            sample = self.transforms(sample, rng)
+        labels = sample["labels"]
+        target = np.stack([region_mask(labels, region) for region in EVALUATION_REGIONS])  # (3, P, P, P)
+        return {
+            "images": torch.from_numpy(np.ascontiguousarray(sample["images"], dtype=np.float32)),
+            "target": torch.from_numpy(target.astype(np.float32)),
+            "labels": torch.from_numpy(labels.astype(np.int64)),
+            "case": self.source.case_name(case),
+        }
+
+    def __getstate__(self) -> dict:
+        # Worker processes start with an empty cache rather than a pickled copy of the parent's.
+        return {**self.__dict__, "_cache": OrderedDict()}

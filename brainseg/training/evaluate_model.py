@@ -1,0 +1,100 @@
+"""``brainseg evaluate-model``: score a model on held-out cases and print the papers' table layout.
+
+Rows are models, columns Dice and HD95 (mm) per WT, TC, ET and their averages, then mean precision and
+sensitivity over the three regions, as in paper 000's Tables 1-3. Each case is predicted whole.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from brainseg.errors import BrainSegError
+from brainseg.hub import load_checkpoint
+from brainseg.inference import logits_to_labels, predict_volume
+from brainseg.io import load_case
+from brainseg.labels import EVALUATION_REGIONS
+from brainseg.metrics import evaluate
+from brainseg.preprocess.normalize import normalize
+from brainseg.training.data import BratsFolderSet, validation_cases
+
+TEST_SEED = 2 * 10**6
+"""Held-out synthetic test cases: seeds apart from training (< 10**6) and validation (10**6 ...)."""
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One model's averages over the cases: region -> value, plus the case count."""
+
+    name: str
+    dice: dict[str, float]
+    hd95_mm: dict[str, float]
+    precision: float
+    sensitivity: float
+    cases: int
+
+
+def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]]:
+    """``synth:N`` (N held-out synthetic cases, 1 mm BraTS grid) or a BraTS-layout folder of cases with truth.
+
+    Returns (raw images (4, X, Y, Z) RAS, internal labels (X, Y, Z), spacing in mm) per case.
+    """
+    if data.startswith("synth:"):
+        count = data.split(":", 1)[1]
+        if not count.isdigit() or int(count) < 1:
+            raise BrainSegError(f"--data {data!r}: expected synth:N with N >= 1, or a folder of cases")
+        held_out = validation_cases(cache / "test", int(count), seed=TEST_SEED)
+        return [(images, labels, (1.0, 1.0, 1.0)) for images, labels in held_out]
+    folder = BratsFolderSet(Path(data))
+    cases = [load_case(path) for path in folder.folders]
+    return [(case.images, case.truth, case.spacing) for case in cases]
+
+
+def evaluate_model(name: str, checkpoint: str, cases: list, device: str = "cpu") -> EvaluationRow:
+    """Average metrics of one checkpoint over ``cases`` (see :func:`test_cases`)."""
+    model = load_checkpoint(checkpoint, device=device).model
+    reports = []
+    for images, labels, spacing in cases:
+        tensor = torch.from_numpy(normalize(images, model.config.data.normalization))[None].to(device)
+        predicted = logits_to_labels(predict_volume(model, tensor).logits)
+        reports.append(evaluate(predicted, labels, spacing))
+
+    def mean(metric: str, region: str) -> float:
+        return float(np.mean([r["regions"][region][metric] for r in reports]))
+
+    return EvaluationRow(
+        name=name,
+        dice={r: mean("dice", r) for r in EVALUATION_REGIONS},
+        hd95_mm={r: mean("hd95_mm", r) for r in EVALUATION_REGIONS},
+        precision=float(np.mean([mean("precision", r) for r in EVALUATION_REGIONS])),
+        sensitivity=float(np.mean([mean("sensitivity", r) for r in EVALUATION_REGIONS])),
+        cases=len(reports),
+    )
+
+
+def format_table(rows: list[EvaluationRow]) -> str:
+    """Markdown table in the papers' layout."""
+    header = (
+        "| model | Dice WT | Dice TC | Dice ET | Dice avg | HD95 WT | HD95 TC | HD95 ET | HD95 avg | precision "
+        "| sensitivity | cases |"
+    )
+    lines = [header, "|" + "---|" * 12]
+    for row in rows:
+        dice = [row.dice[r] for r in EVALUATION_REGIONS]
+        hd = [row.hd95_mm[r] for r in EVALUATION_REGIONS]
+        cells = [f"{v:.4f}" for v in [*dice, float(np.mean(dice))]] + [f"{v:.2f}" for v in [*hd, float(np.mean(hd))]]
+        lines.append(
+            f"| {row.name} | " + " | ".join(cells) + f" | {row.precision:.4f} | {row.sensitivity:.4f} | {row.cases} |"
+        )
+    return "\n".join(lines)
+
+
+def save_table(rows: list[EvaluationRow], path: Path) -> None:
+    """Write ``path`` (markdown) and ``path.with_suffix('.json')``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(format_table(rows) + "\n")
+    path.with_suffix(".json").write_text(json.dumps([row.__dict__ for row in rows], indent=2) + "\n")
