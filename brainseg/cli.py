@@ -1,4 +1,5 @@
-"""The ``brainseg`` command line: ``inspect``, ``synth``, ``evaluate``, ``models``, ``train``.
+"""The ``brainseg`` command line: ``inspect``, ``synth``, ``evaluate``, ``models``, ``train``, ``evaluate-model``,
+``predict``.
 
 Every command turns bad input into one line ``error: ...`` on stderr and exit status 2, never a
 traceback (see :func:`main`).
@@ -156,6 +157,37 @@ def _cmd_evaluate_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import time
+
+    from brainseg.inference.segmenter import DEFAULT_MODEL, Segmenter
+    from brainseg.io import load_case
+    from brainseg.text.prompts import interpret_prompt
+
+    explicit = {k: getattr(args, k) for k in ("t1", "t1ce", "t2", "flair")}
+    if args.case is None and not any(explicit.values()):
+        raise UsageError("give a CASE folder or .zip, or --t1 --t1ce --t2 --flair")
+    if args.prompt is not None:
+        interpret_prompt(args.prompt).require()  # a refused prompt fails before anything is loaded
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    started = time.perf_counter()
+    case = load_case(args.case, **explicit, read_truth=False)
+    loaded = time.perf_counter()
+    segmenter = Segmenter(args.model or DEFAULT_MODEL, args.device)
+    result = segmenter.segment(case, args.prompt, uncertainty=args.uncertainty)
+    result.timings.update(load_case=loaded - started, load_checkpoint=segmenter.load_seconds)
+    segmentation, report = segmenter.write(case, result, out, labels=args.labels)
+    volumes, info = result.volumes_ml(case.spacing), segmenter.info
+    print(f"{case.name}: {info['model']} on {info['device']}, target regions {', '.join(result.target_regions)}")
+    print("  volumes: " + ", ".join(f"{r} {v:.1f} mL" for r, v in volumes.items()))
+    for warning in [*case.warnings, *result.warnings]:
+        print(f"  warning: {warning}")
+    print(f"  wrote {segmentation} and {report}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``brainseg`` argument parser with all subcommands."""
     parser = _Parser(prog="brainseg", description="Brain-tumor segmentation on four-sequence MRI.")
@@ -204,6 +236,22 @@ def build_parser() -> argparse.ArgumentParser:
     scores.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     scores.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
     scores.set_defaults(handler=_cmd_evaluate_model)
+
+    predict = commands.add_parser("predict", help="segment a case: segmentation.nii.gz and report.json")
+    predict.add_argument("case", nargs="?", help="case folder or .zip whose file names say the sequences")
+    for sequence in ("t1", "t1ce", "t2", "flair"):
+        predict.add_argument(f"--{sequence}", metavar="FILE", help=f"{sequence.upper()} NIfTI file")
+    predict.add_argument(
+        "--model", help="checkpoint: bundled name, local-dir:PATH or hf-hub:org/repo@revision (default clip-unet3d)"
+    )
+    predict.add_argument("--prompt", help="free-text target, e.g. 'enhancing tumor' (default: every region)")
+    predict.add_argument(
+        "--labels", default="brats2023", choices=["brats2023", "brats2021"], help="labels written (ET = 3 or 4)"
+    )
+    predict.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    predict.add_argument("--uncertainty", action="store_true", help="also write uncertainty.nii.gz (mirrored pass)")
+    predict.add_argument("--out", required=True, help="output folder")
+    predict.set_defaults(handler=_cmd_predict)
 
     models = commands.add_parser("models", help="list the model variants: NAME  description  (paper file)")
     models.set_defaults(handler=_cmd_models)

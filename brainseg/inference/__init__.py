@@ -1,5 +1,32 @@
-"""Inference: run a variant over a whole case and turn its outputs into labels."""
+"""Inference: run a variant over a whole case and turn its outputs into labels.
+
+:mod:`brainseg.inference.segmenter` is the user-facing lifecycle (``Segmenter``, ``get_segmenter``);
+:mod:`brainseg.inference.predict` the bare network-over-a-volume step the trainer uses as well.
+"""
+
+from typing import Any
 
 from brainseg.inference.predict import REGION_PROMPTS, logits_to_labels, pad_spatial, predict_volume
 
-__all__ = ["REGION_PROMPTS", "logits_to_labels", "pad_spatial", "predict_volume"]
+_LAZY = {"DEFAULT_MODEL", "Segmentation", "Segmenter", "get_segmenter"}
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "REGION_PROMPTS",
+    "Segmentation",
+    "Segmenter",
+    "get_segmenter",
+    "logits_to_labels",
+    "pad_spatial",
+    "predict_volume",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The segmenter pulls in the hub, case I/O and prompts; the trainer, which only needs predict_volume,
+    # does not pay for them.
+    if name in _LAZY:
+        from brainseg.inference import segmenter
+
+        return getattr(segmenter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

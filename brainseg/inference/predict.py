@@ -1,11 +1,14 @@
 """Run a model over a whole case: one padded 3D forward, or batched axial slices for the 2D variants.
 
 Every variant comes out the same: region logits (1, 3, X, Y, Z) for WT, TC, ET and attention maps at the
-case's size. The prompted 2D variant (``film-unet2d``, one output) is run once per region with that
-region's prompt and its answers stacked.
+case's size. 3D variants get the volume zero-padded to multiples of 16; 2D variants get X and Y padded and
+run batches of axial slices. The prompted 2D variant (``film-unet2d``, one output) is asked each region with
+that region's prompt, its prompt-independent image encoder run once per slice batch for all three.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -15,6 +18,8 @@ from brainseg.labels import EVALUATION_REGIONS, labels_from_regions
 from brainseg.models import ModelOutput, SegmentationModel
 
 SIZE_MULTIPLE = 16
+StepCallback = Callable[[int, int], None]
+"""``(done, total)``: called after each forward of a multi-forward prediction (slice batches, regions)."""
 REGION_PROMPTS = {
     "WT": "segment the whole tumor",
     "TC": "segment the tumor core",
@@ -30,6 +35,12 @@ def pad_spatial(volume: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> tuple[to
     for n in reversed(size):
         pads += [0, (-n) % multiple]
     return F.pad(volume, pads), size
+
+
+def _pad_in_plane(volume: torch.Tensor, multiple: int = SIZE_MULTIPLE) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """Zero-pad X and Y of (B, C, X, Y, Z) to multiples, for slice-wise models; Z (the slice axis) stays."""
+    size = tuple(volume.shape[2:])
+    return F.pad(volume, [0, 0, 0, (-size[1]) % multiple, 0, (-size[0]) % multiple]), size
 
 
 def _crop(tensor: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
@@ -52,29 +63,61 @@ def _stack(slices: torch.Tensor) -> torch.Tensor:
     return slices.permute(1, 2, 3, 0).unsqueeze(0).contiguous()
 
 
-def _predict_2d(model: SegmentationModel, images: torch.Tensor, slice_batch: int) -> ModelOutput:
-    padded, size = pad_spatial(images)
+def _predict_2d(
+    model: SegmentationModel, images: torch.Tensor, slice_batch: int, on_step: StepCallback | None
+) -> ModelOutput:
+    padded, size = _pad_in_plane(images)
     slices = _slices(padded)
-    outputs = [model(slices[i : i + slice_batch]) for i in range(0, len(slices), slice_batch)]
+    starts = range(0, len(slices), slice_batch)
+    outputs = []
+    for done, start in enumerate(starts, 1):
+        outputs.append(model(slices[start : start + slice_batch]))
+        if on_step is not None:
+            on_step(done, len(starts))
     logits = _stack(torch.cat([o.logits for o in outputs]))
     attention = {k: _stack(torch.cat([o.attention[k] for o in outputs])) for k in outputs[0].attention}
     return ModelOutput(_crop(logits, size), {k: _crop(v, size) for k, v in attention.items()})
 
 
-def _predict_prompted_2d(model: SegmentationModel, images: torch.Tensor, slice_batch: int) -> ModelOutput:
-    padded, size = pad_spatial(images)
-    logits, attention = [], {}
-    for region in EVALUATION_REGIONS:
-        out = model.segment_volume(padded, [REGION_PROMPTS[region]], slice_batch=slice_batch)
-        logits.append(out.logits)  # (1, 1, X, Y, Z)
-        attention[region] = out.attention["semantic"]
+def _predict_prompted_2d(
+    model: SegmentationModel, images: torch.Tensor, slice_batch: int, on_step: StepCallback | None
+) -> ModelOutput:
+    """Each region asked with its prompt; the image encoder runs once per slice batch for all three.
+
+    The encoder features do not depend on the prompt (film-unet2d fuses the prompt at the bottleneck), so
+    sharing them gives the same answers as three ``segment_volume`` calls at about 60 % of the time.
+    """
+    from brainseg.models.film_unet2d import slices_to_volume, volume_to_slices
+
+    padded, size = _pad_in_plane(images)
+    slices = volume_to_slices(padded, getattr(model.config, "context_slices", 0))  # (Z, 4 (2k + 1), X, Y)
+    prompts = [REGION_PROMPTS[region] for region in EVALUATION_REGIONS]
+    texts = model.encode_prompts(prompts, len(prompts))  # (3, D)
+    logits: dict[str, list[torch.Tensor]] = {region: [] for region in EVALUATION_REGIONS}
+    maps: dict[str, list[torch.Tensor]] = {region: [] for region in EVALUATION_REGIONS}
+    starts = range(0, len(slices), slice_batch)
+    for done, start in enumerate(starts, 1):
+        features = model.encode_images(slices[start : start + slice_batch])  # prompt-independent
+        count = features[0].shape[0]
+        for k, region in enumerate(EVALUATION_REGIONS):
+            out = model.decode(features, texts[k : k + 1].expand(count, -1))
+            logits[region].append(out.logits)  # (n, 1, X, Y)
+            maps[region].append(out.attention["semantic"])  # (n, 1, X, Y)
+        if on_step is not None:
+            on_step(done, len(starts))
+    stacked = torch.cat([slices_to_volume(torch.cat(logits[r]), 1) for r in EVALUATION_REGIONS], dim=1)
+    attention = {region: slices_to_volume(torch.cat(maps[region]), 1) for region in EVALUATION_REGIONS}
     attention["semantic"] = torch.stack(list(attention.values())).mean(0)
-    return ModelOutput(_crop(torch.cat(logits, dim=1), size), {k: _crop(v, size) for k, v in attention.items()})
+    return ModelOutput(_crop(stacked, size), {k: _crop(v, size) for k, v in attention.items()})
 
 
 @torch.no_grad()
 def predict_volume(
-    model: SegmentationModel, images: torch.Tensor, prompts: list[str] | None = None, slice_batch: int = 16
+    model: SegmentationModel,
+    images: torch.Tensor,
+    prompts: list[str] | None = None,
+    slice_batch: int = 16,
+    on_step: StepCallback | None = None,
 ) -> ModelOutput:
     """Region logits and attention maps of a whole case.
 
@@ -84,6 +127,7 @@ def predict_volume(
             (padded to multiples of 16 internally, results cropped back).
         prompts: passed to 3D variants (one string); 2D prompted variants ask each region with its prompt.
         slice_batch: axial slices per forward for 2D variants.
+        on_step: progress callback ``(done, total)`` after each slice batch (2D) or region (prompted 2D).
 
     Returns:
         ``logits`` (1, 3, X, Y, Z) for WT, TC, ET and ``attention`` maps (1, 1, X, Y, Z) in [0, 1].
@@ -94,8 +138,8 @@ def predict_volume(
     if data.dims == 3:
         return _predict_3d(model, images, prompts)
     if list(data.outputs) == list(EVALUATION_REGIONS):
-        return _predict_2d(model, images, slice_batch)
-    return _predict_prompted_2d(model, images, slice_batch)
+        return _predict_2d(model, images, slice_batch, on_step)
+    return _predict_prompted_2d(model, images, slice_batch, on_step)
 
 
 def logits_to_labels(logits: torch.Tensor, threshold: float = 0.5) -> np.ndarray:

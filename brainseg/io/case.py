@@ -143,6 +143,7 @@ def load_case(
     truth: str | Path | None = None,
     labels: str = "auto",
     max_voxels: int = MAX_VOXELS,
+    read_truth: bool = True,
 ) -> Case:
     """Load a case from a folder, a ``.zip``, a list of files, or explicit per-sequence files.
 
@@ -153,6 +154,8 @@ def load_case(
         labels: convention of the truth file: ``auto`` (detect; BraTS file naming is used as a hint)
             or a name from :data:`brainseg.labels.CONVENTIONS`.
         max_voxels: voxel budget per volume, checked before decompression.
+        read_truth: False ignores any truth file (prediction does not need it, so a truth in an unknown
+            convention must not stop it).
 
     Returns:
         A :class:`Case` in the canonical RAS frame.
@@ -173,6 +176,8 @@ def load_case(
                     f"missing {', '.join(missing)}: give T1, T1ce, T2 and FLAIR files, or one case folder or .zip"
                 )
         found = _assign_with_explicit(candidates, label, explicit)
+        if not read_truth:
+            found = CaseFiles(found.sequences, None, found.scheme, found.ignored)
         names = {role: display.get(p, p.name) for role, p in [*found.sequences.items(), (TRUTH, found.truth)] if p}
         return _read_case(found, label, names, labels, max_voxels)
 

@@ -1,0 +1,68 @@
+"""From region probabilities to a label map: nesting, the brain mask, and a per-voxel uncertainty.
+
+All arrays are in the case's canonical RAS frame: probabilities (3, X, Y, Z) for WT, TC, ET.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from brainseg.labels import labels_from_regions
+
+THRESHOLD = 0.5
+
+UNCERTAINTY_METHOD = (
+    "predictive entropy (bits, in [0, 1]) of the mean of two passes, the input as given and mirrored left-right, "
+    "averaged over WT, TC and ET; high where either pass is unsure or where the passes disagree"
+)
+
+
+def nest_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """Force P(ET) <= P(TC) <= P(WT) voxel by voxel (ET within TC within WT).
+
+    Args:
+        probabilities: (3, X, Y, Z) float32 in [0, 1], WT, TC, ET.
+
+    Returns:
+        (3, X, Y, Z) float32: WT unchanged, TC = min(TC, WT), ET = min(ET, TC nested). Thresholding the result
+        at 0.5 gives exactly the regions of :func:`labels_from_probabilities`.
+    """
+    nested = np.empty_like(probabilities, dtype=np.float32)
+    nested[0] = probabilities[0]
+    np.minimum(probabilities[1], nested[0], out=nested[1])
+    np.minimum(probabilities[2], nested[1], out=nested[2])
+    return nested
+
+
+def labels_from_probabilities(probabilities: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """(3, X, Y, Z) WT, TC, ET probabilities -> (X, Y, Z) uint8 internal labels (0, 1 NCR, 2 ED, 3 ET), nested."""
+    masks = probabilities > threshold
+    return labels_from_regions(masks[0], masks[1], masks[2])
+
+
+def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
+    """Entropy in bits of Bernoulli(p), elementwise; 0 at p = 0 or 1, 1 at p = 0.5. float32."""
+    p = np.clip(p.astype(np.float32, copy=False), 1e-7, 1 - 1e-7)
+    return (-(p * np.log2(p) + (1 - p) * np.log2(1 - p))).astype(np.float32)
+
+
+def predictive_entropy(passes: Sequence[np.ndarray]) -> np.ndarray:
+    """Per-voxel uncertainty of test-time-augmented predictions (see :data:`UNCERTAINTY_METHOD`).
+
+    Args:
+        passes: one (3, X, Y, Z) array of WT, TC, ET probabilities per augmented pass, same frame.
+
+    Returns:
+        (X, Y, Z) float32 in [0, 1]: the binary entropy (bits) of the mean probability, averaged over the
+        three regions. The entropy of the mean is the expected entropy of a pass plus the passes' mutual
+        information, so it rises both where a pass is unsure and where the passes disagree.
+    """
+    mean = np.mean(np.stack(passes), axis=0)  # (3, X, Y, Z)
+    return binary_entropy_bits(mean).mean(axis=0).astype(np.float32)
+
+
+def brain_fraction(brain: np.ndarray) -> float:
+    """Share of the volume inside the brain mask (near 1 for images that are not skull-stripped)."""
+    return float(np.count_nonzero(brain)) / max(brain.size, 1)

@@ -1,0 +1,406 @@
+"""The inference lifecycle: build a :class:`Segmenter` once per checkpoint, then segment cases with prompts.
+
+    >>> segmenter = get_segmenter("clip-unet3d")                    # or local-dir:PATH, hf-hub:org/repo@rev
+    >>> result = segmenter.segment(case, "segment the enhancing tumour", uncertainty=True)
+    >>> result.labels.shape, result.target_regions                  # ((240, 240, 155), ('ET',))
+    >>> segmenter.write(case, result, "out/")                       # segmentation.nii.gz, report.json
+
+How a prompt is used: it is read by :func:`brainseg.text.interpret_prompt` into target regions (a refused
+prompt raises :class:`PromptRefused` before anything runs). The networks are then run as they were trained:
+3D variants and ``sam-dmif`` answer WT, TC and ET at once (clip-unet3d with its default description, the one
+it was trained with); the prompted ``film-unet2d`` is asked each region with its canonical prompt
+(:data:`brainseg.inference.predict.REGION_PROMPTS`). So the network's answer does not depend on the prompt's
+wording, and a second prompt on the same case reuses everything: normalization, network outputs, labels.
+The prompt decides the target regions: which regions the written segmentation keeps, and which attention
+map :meth:`Segmentation.prompt_attention` shows.
+
+Caching: each segmenter keeps the most recent case(s) (``cache_cases``), recognized by the identity of
+``case.images`` or, for another object, by a hash of its contents; cached arrays are read-only, so treat
+``case.images`` as immutable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+import torch
+
+from brainseg.hub import load_checkpoint
+from brainseg.inference.device import InferenceError, precision_name, resolve_device
+from brainseg.inference.postprocess import (
+    UNCERTAINTY_METHOD,
+    brain_fraction,
+    labels_from_probabilities,
+    nest_probabilities,
+    predictive_entropy,
+)
+from brainseg.inference.report import build_report, write_outputs
+from brainseg.inference.result import Segmentation, no_prompt_interpretation
+from brainseg.inference.runner import PassOutput, RunConfig, describe_run, run_passes
+from brainseg.inference.zerogpu import gpu_entry
+from brainseg.io import Case
+from brainseg.io.naming import SEQUENCES
+from brainseg.labels import EVALUATION_REGIONS
+from brainseg.models import get_variant
+from brainseg.preprocess.normalize import brain_mask, check_method, normalize
+from brainseg.text.prompts import PromptInterpretation, interpret_prompt
+
+DEFAULT_MODEL = "clip-unet3d"
+MAX_SEGMENTERS = 3
+"""Built segmenters kept by :func:`get_segmenter` (least recently used dropped first)."""
+SKULL_STRIPPED_MAX_FRACTION = 0.6
+"""A BraTS brain fills ~15-25 % of its volume; far more nonzero voxels means the skull is still there."""
+SPACING_TOLERANCE = 0.25
+"""Relative spacing difference from the model's training spacing above which a warning is given."""
+
+NORMALIZATION_STEPS = {
+    "zscore-brain": "each sequence z-scored over the brain (voxels where any sequence is nonzero), 0 outside",
+    "paper-a3": "paper 000 A.3: clipped to mean +- 5 SD; T1 z-score, T1ce^0.9 then z-score, T2 and FLAIR min-max",
+}
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class _CaseEntry:
+    """Everything about one case that no prompt changes."""
+
+    key: str
+    images: weakref.ref
+    normalized: np.ndarray  # (4, X, Y, Z) float32, model channel order and normalization
+    brain: np.ndarray  # (X, Y, Z) bool
+    warnings: list[str]
+    probabilities: np.ndarray | None = None  # (3, X, Y, Z) nested, masked
+    labels: np.ndarray | None = None
+    attention: dict[str, np.ndarray] | None = None
+    uncertainty: np.ndarray | None = None
+
+
+def images_fingerprint(images: np.ndarray) -> str:
+    """Hex digest of an array's shape, dtype and bytes (about 0.15 s for a 4 x 240 x 240 x 155 case)."""
+    data = np.ascontiguousarray(images)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{data.shape}{data.dtype.str}".encode())
+    digest.update(memoryview(data).cast("B"))
+    return digest.hexdigest()
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@gpu_entry
+def _run_on_gpu(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    device: torch.device,
+    config: RunConfig,
+    mirrored: tuple[bool, ...],
+    progress: Progress | None,
+) -> list[PassOutput]:
+    """The GPU entry point (``spaces.GPU`` on ZeroGPU): numpy in, numpy out, no state touched."""
+    return run_passes(model, images, device, config, mirrored, progress)
+
+
+class Segmenter:
+    """A checkpoint loaded once, segmenting cases on request.
+
+    Args:
+        source: a bundled name (``clip-unet3d``), ``local-dir:PATH`` or ``hf-hub:org/repo@revision``.
+        device: ``auto`` (CUDA when present), ``cpu``, ``cuda`` or ``cuda:N``.
+        run: whole-volume / sliding-window / slice-batch settings (:class:`RunConfig`).
+        cache_cases: how many recent cases keep their normalized images and outputs (memory: about 0.3-0.5 GB
+            per 240 x 240 x 155 case).
+
+    Attributes:
+        info: ``model`` (variant name), ``size``, ``source``, ``sha256`` (of model.safetensors),
+            ``description``, ``paper``, ``device``, ``precision``.
+        model: the network, eval mode, on the device.
+        load_seconds: time spent loading the checkpoint.
+
+    Raises:
+        BrainSegError: a bad source or device, missing or mismatched checkpoint files, or a data contract
+            this pipeline cannot feed; one-line messages.
+    """
+
+    def __init__(
+        self, source: str, device: str = "auto", *, run: RunConfig | None = None, cache_cases: int = 1
+    ) -> None:
+        if cache_cases < 1:
+            raise ValueError(f"cache_cases must be at least 1, got {cache_cases}")
+        self.device = resolve_device(device)
+        started = perf_counter()
+        self.checkpoint = load_checkpoint(source, device=self.device)
+        self.load_seconds = perf_counter() - started
+        self.model = self.checkpoint.model
+        self.run_config = run or RunConfig()
+        self.cache_cases = cache_cases
+        self._check_contract()
+        config = self.model.config
+        variant = get_variant(config.variant)
+        self.info = {
+            "model": variant.name,
+            "size": config.size,
+            "source": self.checkpoint.source,
+            "sha256": self.checkpoint.sha256,
+            "description": variant.description,
+            "paper": variant.paper,
+            "device": str(self.device),
+            "precision": precision_name(self.device),
+        }
+        self._channel_order = [SEQUENCES.index(s) for s in config.data.sequences]
+        self._cache: OrderedDict[str, _CaseEntry] = OrderedDict()
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Segmenter({self.info['source']!r}, device={self.info['device']!r})"
+
+    def _check_contract(self) -> None:
+        data = self.model.config.data
+        label = f"checkpoint {self.checkpoint.source}"
+        if sorted(data.sequences) != sorted(SEQUENCES):
+            raise InferenceError(f"{label}: expects sequences {data.sequences}; this pipeline feeds {SEQUENCES}")
+        if data.orientation != "RAS":
+            raise InferenceError(f"{label}: expects {data.orientation} arrays; cases are processed in RAS")
+        check_method(data.normalization)
+        outputs = sorted(data.outputs)
+        prompted = data.dims == 2 and list(data.outputs) == ["target"] and hasattr(self.model, "segment_volume")
+        if outputs != sorted(EVALUATION_REGIONS) and not prompted:
+            raise InferenceError(f"{label}: outputs {data.outputs}; expected WT, TC and ET (or one prompted target)")
+        multiple = int(getattr(self.model, "multiple", 16))
+        if data.dims == 3 and any(n % multiple for n in self.run_config.roi_size):
+            raise InferenceError(f"{label}: sliding-window size {self.run_config.roi_size} must divide by {multiple}")
+
+    # ------------------------------------------------------------------------------------------ caching
+
+    def _find(self, case: Case) -> tuple[_CaseEntry | None, str | None]:
+        """The cached entry of ``case`` (by identity of its images, else by content) and its key if computed."""
+        for entry in self._cache.values():
+            if entry.images() is case.images:
+                return entry, entry.key
+        key = images_fingerprint(case.images) if isinstance(case.images, np.ndarray) else None
+        entry = self._cache.get(key) if key is not None else None
+        if entry is not None:
+            entry.images = weakref.ref(case.images)
+        return entry, key
+
+    def _prepare(self, case: Case, key: str) -> _CaseEntry:
+        images = case.images
+        if not isinstance(images, np.ndarray) or images.ndim != 4 or images.shape[0] != len(SEQUENCES):
+            raise InferenceError(
+                f"case {case.name!r}: images must be a (4, X, Y, Z) array, got {getattr(images, 'shape', None)}"
+            )
+        data = self.model.config.data
+        ordered = images if self._channel_order == list(range(len(SEQUENCES))) else images[self._channel_order]
+        normalized = normalize(ordered, data.normalization)  # (4, X, Y, Z) float32
+        brain = brain_mask(images)
+        warnings = []
+        fraction = brain_fraction(brain)
+        if fraction > SKULL_STRIPPED_MAX_FRACTION:
+            warnings.append(
+                f"{fraction:.0%} of the volume is nonzero in some sequence: the images look not skull-stripped; "
+                "the models expect skull-stripped, co-registered BraTS-like input"
+            )
+        entry = _CaseEntry(key, weakref.ref(images), normalized, brain, warnings)
+        self._cache[entry.key] = entry
+        while len(self._cache) > self.cache_cases:
+            self._cache.popitem(last=False)
+        return entry
+
+    def clear_cache(self) -> None:
+        """Forget every cached case."""
+        with self._lock:
+            self._cache.clear()
+
+    # ------------------------------------------------------------------------------------------ segment
+
+    def segment(
+        self,
+        case: Case,
+        prompt: str | None = None,
+        *,
+        uncertainty: bool = False,
+        progress: Progress | None = None,
+    ) -> Segmentation:
+        """Segment ``case``; the regions the prompt asks for are :attr:`Segmentation.target_regions`.
+
+        Args:
+            case: a loaded case (:func:`brainseg.io.load_case`), images (4, X, Y, Z) canonical RAS.
+            prompt: free text such as ``"enhancing tumour"``; None for all regions.
+            uncertainty: also compute the per-voxel uncertainty (one extra, mirrored, network pass per case).
+            progress: called with (fraction in [0, 1], message) as steps finish.
+
+        Raises:
+            PromptRefused: the prompt was refused (before any preprocessing or network pass).
+            BrainSegError: the case does not fit the model (one-line message).
+        """
+        started = perf_counter()
+        interpretation = interpret_prompt(prompt).require() if prompt is not None else no_prompt_interpretation()
+        notify = progress or (lambda fraction, message: None)
+        timings = {"preprocess": 0.0, "inference": 0.0}
+        with self._lock:
+            entry, key = self._find(case)
+            if entry is None:
+                notify(0.0, "normalizing intensities")
+                step = perf_counter()
+                entry = self._prepare(case, key or "")
+                timings["preprocess"] = perf_counter() - step
+            else:
+                self._cache.move_to_end(entry.key)
+            # Plain pass when the case has no outputs yet, mirrored pass when uncertainty is new.
+            mirrored = (False,) * (entry.probabilities is None) + (True,) * (uncertainty and entry.uncertainty is None)
+            outputs = self._run(entry, mirrored, notify) if mirrored else []
+            timings["inference"] = sum(o.seconds for o, m in zip(outputs, mirrored, strict=True) if not m)
+            if uncertainty:
+                timings["uncertainty"] = sum(o.seconds for o, m in zip(outputs, mirrored, strict=True) if m)
+            step = perf_counter()
+            self._store(entry, outputs, mirrored)
+            timings["postprocess"] = perf_counter() - step if mirrored else 0.0
+            result = self._result(case, entry, interpretation, uncertainty, timings, from_cache=not mirrored)
+        timings["total"] = perf_counter() - started
+        notify(1.0, "done")
+        return result
+
+    def _run(self, entry: _CaseEntry, mirrored: tuple[bool, ...], notify: Progress) -> list[PassOutput]:
+        def progress(fraction: float, message: str) -> None:
+            notify(0.05 + 0.9 * fraction, f"{self.info['model']}: {message}")
+
+        run = _run_on_gpu if self.device.type == "cuda" else run_passes
+        try:
+            return run(self.model, entry.normalized, self.device, self.run_config, mirrored, progress)
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            raise InferenceError(
+                f"out of GPU memory running {self.info['model']} on a {'x'.join(map(str, entry.brain.shape))} case; "
+                "use the CPU or a lower RunConfig.max_voxels (sliding windows)"
+            ) from None
+
+    def _store(self, entry: _CaseEntry, outputs: list[PassOutput], mirrored: tuple[bool, ...]) -> None:
+        """Post-process new passes into the entry: nested, brain-masked probabilities, labels, uncertainty."""
+        for output, mirror in zip(outputs, mirrored, strict=True):
+            probabilities = nest_probabilities(output.probabilities)
+            probabilities *= entry.brain  # (3, X, Y, Z) * (X, Y, Z): 0 outside the brain
+            if not mirror:
+                entry.probabilities = _read_only(probabilities)
+                entry.labels = _read_only(labels_from_probabilities(probabilities))
+                entry.attention = {name: _read_only(value) for name, value in output.attention.items()}
+            else:
+                if entry.probabilities is None:  # pragma: no cover - the plain pass always runs first
+                    raise RuntimeError("mirrored pass without a plain pass")
+                uncertainty = predictive_entropy([entry.probabilities, probabilities])
+                uncertainty *= entry.brain
+                entry.uncertainty = _read_only(uncertainty)
+
+    def _result(
+        self,
+        case: Case,
+        entry: _CaseEntry,
+        interpretation: PromptInterpretation,
+        uncertainty: bool,
+        timings: dict[str, float],
+        from_cache: bool,
+    ) -> Segmentation:
+        if entry.labels is None or entry.probabilities is None or entry.attention is None:  # pragma: no cover
+            raise RuntimeError("case entry has no outputs")
+        warnings = list(entry.warnings)
+        expected = np.asarray(self.model.config.data.spacing_mm, dtype=float)
+        spacing = np.asarray(case.spacing, dtype=float)
+        if np.any(np.abs(spacing - expected) > SPACING_TOLERANCE * expected):
+            warnings.append(
+                f"voxel size {' x '.join(f'{s:g}' for s in spacing)} mm differs from the model's "
+                f"{' x '.join(f'{s:g}' for s in expected)} mm; segmented at the case's own spacing, not resampled"
+            )
+        if not entry.labels.any():
+            warnings.append("no tumor found: no voxel has a whole-tumor probability above 0.5")
+        return Segmentation(
+            labels=entry.labels,
+            probabilities=entry.probabilities,
+            attention=dict(entry.attention),
+            uncertainty=entry.uncertainty if uncertainty else None,
+            interpretation=interpretation,
+            target_regions=tuple(interpretation.regions),
+            timings=timings,
+            preprocessing=self._preprocessing_steps(case, uncertainty),
+            postprocessing=self._postprocessing_steps(uncertainty),
+            warnings=warnings,
+            from_cache=from_cache,
+        )
+
+    def _preprocessing_steps(self, case: Case, uncertainty: bool) -> list[str]:
+        data = self.model.config.data
+        frame = case.frame
+        steps = [
+            f"reoriented from the input grid ({'x'.join(map(str, frame.input_shape))}, {frame.input_orientation}) "
+            f"to canonical RAS ({'x'.join(map(str, case.shape))}): axes permuted and flipped only, no interpolation",
+            f"channels in the model's order: {', '.join(data.sequences)}",
+            f"intensity normalization {data.normalization}: {NORMALIZATION_STEPS.get(data.normalization, '')}".rstrip(
+                ": "
+            ),
+            f"network: {describe_run(self.model, case.shape, self.run_config)}",
+            f"device {self.info['device']}, {self.info['precision']}",
+        ]
+        if uncertainty:
+            steps.append("test-time augmentation for uncertainty: a second pass on the left-right mirrored input")
+        return steps
+
+    @staticmethod
+    def _postprocessing_steps(uncertainty: bool) -> list[str]:
+        steps = [
+            "sigmoid per region; nested: P(TC) <= P(WT), P(ET) <= P(TC)",
+            "threshold 0.5: ET = ET; NCR = TC without ET; ED = WT without TC",
+            "voxels outside the brain (all four sequences 0) set to background",
+        ]
+        if uncertainty:
+            steps.append(f"uncertainty: {UNCERTAINTY_METHOD}")
+        return steps
+
+    # ------------------------------------------------------------------------------------------ output
+
+    def report(self, case: Case, result: Segmentation, *, labels: str = "brats2023") -> dict:
+        """The ``report.json`` content (see :func:`brainseg.inference.report.build_report`)."""
+        return build_report(case, result, self.info, labels=labels, training=self.checkpoint.metadata)
+
+    def write(
+        self, case: Case, result: Segmentation, out_dir: str | Path, labels: str = "brats2023"
+    ) -> tuple[Path, Path]:
+        """Write ``segmentation.nii.gz`` (target regions, on the input grid with the T1ce file's affine),
+        ``uncertainty.nii.gz`` when computed, and ``report.json``; returns (segmentation, report) paths."""
+        return write_outputs(case, result, self.info, out_dir, labels=labels, training=self.checkpoint.metadata)
+
+
+_SEGMENTERS: OrderedDict[tuple[str, str], Segmenter] = OrderedDict()
+_SEGMENTERS_LOCK = threading.Lock()
+
+
+def get_segmenter(source: str | None = None, device: str = "auto") -> Segmenter:
+    """A built :class:`Segmenter` for ``source`` (default :data:`DEFAULT_MODEL`) on ``device``.
+
+    The last :data:`MAX_SEGMENTERS` segmenters are kept, so switching between a few variants does not reload
+    them; the least recently used is dropped first.
+    """
+    source = (source or DEFAULT_MODEL).strip()
+    key = (source, str(resolve_device(device)))
+    with _SEGMENTERS_LOCK:
+        if key in _SEGMENTERS:
+            _SEGMENTERS.move_to_end(key)
+            return _SEGMENTERS[key]
+        segmenter = Segmenter(source, key[1])
+        _SEGMENTERS[key] = segmenter
+        while len(_SEGMENTERS) > MAX_SEGMENTERS:
+            _SEGMENTERS.popitem(last=False)
+        return segmenter
+
+
+def clear_segmenters() -> None:
+    """Drop every segmenter kept by :func:`get_segmenter`."""
+    with _SEGMENTERS_LOCK:
+        _SEGMENTERS.clear()

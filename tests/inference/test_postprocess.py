@@ -1,0 +1,80 @@
+"""Nesting, labels, entropy and the Segmentation helpers on hand-made arrays."""
+
+import numpy as np
+import pytest
+
+from brainseg.inference.postprocess import (
+    binary_entropy_bits,
+    labels_from_probabilities,
+    nest_probabilities,
+    predictive_entropy,
+)
+from brainseg.inference.segmenter import Segmentation, no_prompt_interpretation
+from brainseg.text.prompts import interpret_prompt
+
+
+def column(*values):
+    """(3, 1, 1, N) WT, TC, ET probabilities from N (wt, tc, et) triples."""
+    return np.array(values, dtype=np.float32).T.reshape(3, 1, 1, -1)
+
+
+def test_nesting_caps_tc_by_wt_and_et_by_the_capped_tc():
+    nested = nest_probabilities(column((0.9, 0.7, 0.8), (0.2, 0.6, 0.9), (0.6, 0.4, 0.3)))
+    np.testing.assert_allclose(nested.reshape(3, -1).T, [(0.9, 0.7, 0.7), (0.2, 0.2, 0.2), (0.6, 0.4, 0.3)])
+
+
+def test_labels_from_probabilities():
+    probabilities = nest_probabilities(column((0.9, 0.8, 0.7), (0.9, 0.8, 0.1), (0.9, 0.1, 0.9), (0.1, 0.9, 0.9)))
+    # ET inside TC inside WT; NCR = TC not ET; ED = WT not TC; an ET vote outside TC is edema; outside WT nothing.
+    assert labels_from_probabilities(probabilities).ravel().tolist() == [3, 1, 2, 0]
+
+
+def test_binary_entropy_values():
+    np.testing.assert_allclose(binary_entropy_bits(np.array([0.5, 0.0, 1.0, 0.11])), [1.0, 0.0, 0.0, 0.4999], atol=1e-3)
+
+
+def test_predictive_entropy_of_disagreeing_confident_passes_is_maximal():
+    a = column((0.99, 0.99, 0.01))
+    b = column((0.01, 0.99, 0.01))
+    u = predictive_entropy([a, b])  # WT passes disagree (mean 0.5: 1 bit), TC and ET agree (0.081 bits each)
+    assert u.shape == (1, 1, 1)
+    assert u.item() == pytest.approx((1.0 + 2 * 0.0808) / 3, abs=1e-3)
+
+
+def make_segmentation(labels, prompt=None):
+    reading = interpret_prompt(prompt).require() if prompt else no_prompt_interpretation()
+    return Segmentation(
+        labels=labels,
+        probabilities=np.zeros((3, *labels.shape), np.float32),
+        attention={"semantic": np.full(labels.shape, 0.25, np.float32), "ET": np.full(labels.shape, 0.75, np.float32)},
+        uncertainty=None,
+        interpretation=reading,
+        target_regions=reading.regions,
+        timings={},
+    )
+
+
+LABELS = np.array([0, 1, 1, 2, 2, 2, 3], dtype=np.uint8).reshape(1, 1, 7)
+
+
+def test_volumes_ml_with_anisotropic_voxels():
+    volumes = make_segmentation(LABELS).volumes_ml((2.0, 1.0, 1.5))  # 3 uL per voxel
+    assert volumes == pytest.approx({"WT": 0.018, "TC": 0.009, "ET": 0.003, "NCR": 0.006, "ED": 0.009})
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        (None, [0, 1, 1, 2, 2, 2, 3]),
+        ("tumor core", [0, 1, 1, 0, 0, 0, 3]),
+        ("edema", [0, 0, 0, 2, 2, 2, 0]),
+        ("enhancing tumor and necrotic core", [0, 1, 1, 0, 0, 0, 3]),
+    ],
+)
+def test_target_labels_keep_subregion_values(prompt, expected):
+    assert make_segmentation(LABELS, prompt).target_labels().ravel().tolist() == expected
+
+
+def test_prompt_attention_prefers_region_maps():
+    assert make_segmentation(LABELS, "enhancing tumor").prompt_attention().max() == 0.75
+    assert make_segmentation(LABELS, "edema").prompt_attention().max() == 0.25
