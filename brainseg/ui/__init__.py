@@ -1,7 +1,13 @@
-"""The Gradio viewer: :func:`create_app` builds it, :func:`launch` serves it.
+"""The Gradio app: :func:`create_app` builds it, :func:`launch` serves it.
 
-Gradio is imported only when one of these is used, so :mod:`brainseg.ui.callbacks` (the behaviour,
-plain functions) stays importable and testable without it.
+Modules: :mod:`~brainseg.ui.callbacks` (viewing: load, move, overlays), :mod:`~brainseg.ui.segmentation`
+(a run and its panels), :mod:`~brainseg.ui.review` (accept / reject, export), :mod:`~brainseg.ui.api`
+(the ``/segment`` endpoint), :mod:`~brainseg.ui.models` (variants and their checkpoints; the
+``BRAINSEG_MODEL_SOURCES`` variable), :mod:`~brainseg.ui.examples`; the Gradio side in
+:mod:`~brainseg.ui.layout`, :mod:`~brainseg.ui.widgets` and :mod:`~brainseg.ui.app`.
+
+Gradio is imported only when one of these is used, so the behaviour (plain functions) stays importable
+and testable without it.
 """
 
 from __future__ import annotations

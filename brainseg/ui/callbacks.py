@@ -6,14 +6,20 @@ session it was given untouched, so a bad upload keeps the previous case on scree
 
 The cursor (x, y, z), a RAS voxel of the case, lives in the three slice sliders: axial shows slice z,
 coronal slice y, sagittal slice x, and each view's crosshair marks the other two.
+
+After a segmentation (:mod:`brainseg.ui.segmentation`) the session holds the run; a slice change then
+re-renders from arrays already in memory (the model never runs again): the label overlay chosen by
+:attr:`Display.overlay` and, in a second row, the heat map chosen by :attr:`Display.heatmap`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,13 +29,26 @@ from brainseg.io.naming import SEQUENCES
 from brainseg.labels import SUBREGIONS, region_mask
 from brainseg.ui.examples import ExampleLibrary, LoadedCase, prepare
 from brainseg.viz import FILL_REGIONS, PLANES, ViewOptions
+from brainseg.viz.heatmap import colorbar_html
+from brainseg.viz.overlay import DIFFERENCE_COLORS, DIFFERENCE_NAMES
 from brainseg.viz.slices import layout, native_to_voxel
+
+if TYPE_CHECKING:
+    from brainseg.ui.segmentation import Run
 
 Cursor = tuple[int, int, int]
 """RAS voxel (x, y, z) of the loaded case."""
 
 DEFAULT_SEQUENCE = "FLAIR"
 """Background shown first: FLAIR shows the whole tumor (edema included) best."""
+
+OVERLAYS: dict[str, str] = {
+    "prediction": "the model's regions (filled and outlined as chosen)",
+    "truth": "the uploaded ground truth",
+    "both": "prediction filled, truth outlined",
+    "difference": "agreement (teal), false positives (red) and misses (blue) of one region",
+}
+"""Overlay mode -> what it draws."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +61,11 @@ class Display:
         outline: regions of the truth to outline (WT, TC, ET).
         opacity: fill opacity 0..1.
         crosshair: show the crosshair.
+        overlay: what the views draw, a key of :data:`OVERLAYS`; without a prediction the truth is shown,
+            without a truth the prediction.
+        difference_region: region compared in the ``difference`` overlay (WT, TC, ET, NCR or ED).
+        heatmap: map of the second row of views (``semantic``, ``WT``, ``TC``, ``ET``, ``uncertainty``).
+        rejected: sub-regions (NCR, ED, ET) the reviewer rejected: left out of the prediction shown.
     """
 
     sequence: str = DEFAULT_SEQUENCE
@@ -49,6 +73,10 @@ class Display:
     outline: tuple[str, ...] = ()
     opacity: float = 0.45
     crosshair: bool = True
+    overlay: str = "prediction"
+    difference_region: str = "WT"
+    heatmap: str = "semantic"
+    rejected: tuple[str, ...] = ()
 
     @property
     def options(self) -> ViewOptions:
@@ -69,12 +97,18 @@ class Session:
         origin: where the case came from, e.g. ``example`` or ``upload``.
         summary: the ``brainseg inspect`` text of the case, computed once.
         warnings: every warning raised while loading the case.
+        run: the last segmentation of this case, or None.
     """
 
     loaded: LoadedCase
     origin: str
     summary: str
     warnings: list[str] = field(default_factory=list)
+    run: Run | None = None
+
+    def with_run(self, run: Run | None) -> Session:
+        """A copy of this session holding ``run`` (the session given to a callback is never modified)."""
+        return dataclasses.replace(self, run=run)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -90,9 +124,11 @@ class Screen:
         cursor: RAS voxel (x, y, z) the views go through.
         shape: (X, Y, Z) of the case (slider ranges are 0 .. n - 1).
         title: Markdown heading naming the case.
-        readout: Markdown line: cursor position, intensities, truth label there.
+        readout: Markdown: cursor position, intensities, labels and map value there; what the overlay shows.
         warnings: HTML block listing every warning (or saying there are none).
         summary: plain-text inspect summary.
+        heat_views: plane -> (H, W, 3) uint8 heat-map view, or None before a segmentation.
+        colorbar: HTML colorbar of the heat map shown (empty before a segmentation).
     """
 
     views: dict[str, np.ndarray]
@@ -102,6 +138,8 @@ class Screen:
     readout: str
     warnings: str
     summary: str
+    heat_views: dict[str, np.ndarray] | None = None
+    colorbar: str = ""
 
     @property
     def sliders(self) -> dict[str, tuple[int, int]]:
@@ -156,19 +194,66 @@ def start_cursor(loaded: LoadedCase) -> Cursor:
     return tuple(centre)  # type: ignore[return-value]
 
 
+def overlay_mode(session: Session, display: Display) -> str:
+    """The overlay actually drawn: ``display.overlay`` when the data for it exist, else what does."""
+    has_pred, has_truth = session.run is not None, session.loaded.case.truth is not None
+    mode = display.overlay if display.overlay in OVERLAYS else "prediction"
+    if mode != "truth" and not has_pred:
+        return "truth" if has_truth else "none"
+    if mode != "prediction" and not has_truth:
+        return "prediction"
+    return mode
+
+
+def overlay_layers(session: Session, display: Display) -> tuple[ViewOptions, dict]:
+    """The view options and label layers (``labels``, ``outline_labels``, ``difference``) of the overlay drawn."""
+    run, truth, options = session.run, session.loaded.case.truth, display.options
+    mode = overlay_mode(session, display)
+    if mode == "none":
+        return dataclasses.replace(options, fill=(), outline=()), {"labels": None}
+    if mode == "truth":
+        return options, {"labels": truth}
+    predicted = run.reviewed_labels(display.rejected)  # type: ignore[union-attr]
+    if mode == "prediction":
+        return options, {"labels": predicted}
+    if mode == "both":  # the truth as outlines (all three unless some are picked) over the filled prediction
+        outline = options.outline or ("WT", "TC", "ET")
+        return dataclasses.replace(options, outline=outline), {"labels": predicted, "outline_labels": truth}
+    difference = run.difference(truth, display.difference_region, display.rejected)  # type: ignore[union-attr]
+    return dataclasses.replace(options, outline=()), {"labels": predicted, "difference": difference}
+
+
 def screen(session: Session, cursor: Cursor, display: Display) -> Screen:
-    """Render the three views and texts of ``session`` at ``cursor``."""
+    """Render the views (and, after a segmentation, the heat-map views) and texts of ``session`` at ``cursor``."""
     cursor = clamp(cursor, session.shape)
-    views = session.loaded.renderer.render_all(cursor, display.sequence, display.options)
+    renderer = session.loaded.renderer
+    options, layers = overlay_layers(session, display)
+    views = renderer.render_all(cursor, display.sequence, options, **layers)
+    heat_views, colorbar = None, ""
+    heat = heat_volume(session, display)
+    if heat is not None:
+        plain = ViewOptions(fill=(), outline=(), crosshair=display.crosshair)
+        heat_views = renderer.render_all(cursor, display.sequence, plain, heat=heat)
+        colorbar = colorbar_html(heat)
     return Screen(
         views=views,
         cursor=cursor,
         shape=session.shape,
         title=_title(session),
-        readout=readout(session, cursor),
+        readout=readout(session, cursor, display),
         warnings=warnings_html(session.warnings),
         summary=session.summary,
+        heat_views=heat_views,
+        colorbar=colorbar,
     )
+
+
+def heat_volume(session: Session, display: Display):
+    """The heat map to show: ``display.heatmap`` if the run has it, else its first map; None before a run."""
+    run = session.run
+    if run is None or not run.heatmaps:
+        return None
+    return run.heatmaps.get(display.heatmap) or next(iter(run.heatmaps.values()))
 
 
 def clamp(cursor: Sequence[float], shape: tuple[int, int, int]) -> Cursor:
@@ -180,21 +265,54 @@ def _title(session: Session) -> str:
     case = session.loaded.case
     x, y, z = case.shape
     truth = "truth overlay" if case.truth is not None else "no truth"
-    return f"### {case.name}\n{session.origin} · {x} x {y} x {z} voxels · {truth}"
+    count = len(session.warnings)
+    warned = f" · ⚠ {count} warning{'s' if count > 1 else ''} (see Case details)" if count else ""
+    return f"### {case.name}\n{session.origin} · {x} x {y} x {z} voxels · {truth}{warned}"
 
 
-def readout(session: Session, cursor: Cursor) -> str:
-    """One Markdown line about the voxel under the cursor: position, world mm, intensities, truth label."""
+def _label_name(label: int) -> str:
+    names = [name for name, value in SUBREGIONS.items() if value == label]
+    return names[0] if names else "background"
+
+
+def readout(session: Session, cursor: Cursor, display: Display | None = None) -> str:
+    """Markdown about the voxel under the cursor (position, world mm, intensities, truth and predicted label,
+    heat-map value), then a line saying what the overlay shows."""
+    display = display or Display()
     case = session.loaded.case
     world = case.affine @ np.r_[cursor, 1.0]
     values = " · ".join(f"{name} {case.images[i][cursor]:g}" for i, name in enumerate(SEQUENCES))
     text = f"voxel x {cursor[0]}, y {cursor[1]}, z {cursor[2]} · RAS {world[0]:.1f}, {world[1]:.1f}, {world[2]:.1f} mm"
     text += f" · {values}"
     if case.truth is not None:
-        label = int(case.truth[cursor])
-        names = [name for name, value in SUBREGIONS.items() if value == label]
-        text += f" · truth: {names[0] if names else 'background'}"
-    return text
+        text += f" · truth: {_label_name(int(case.truth[cursor]))}"
+    run = session.run
+    if run is not None:
+        text += f" · prediction: {_label_name(int(run.reviewed_labels(display.rejected)[cursor]))}"
+        heat = heat_volume(session, display)
+        if heat is not None:
+            value = heat.low + (heat.high - heat.low) * float(heat.levels[cursor]) / 255.0
+            text += f" · {heat.title}: {value:.2f}"
+    return f"{text}  \n{overlay_note(session, display)}"
+
+
+def overlay_note(session: Session, display: Display) -> str:
+    """One Markdown line: what the views draw, and why when it is not what the overlay control asks."""
+    mode = overlay_mode(session, display)
+    asked = display.overlay
+    if mode == "none":
+        return "Overlay: none (no ground truth; press **Segment** to see a prediction)"
+    why = ""
+    if mode != asked:
+        why = " (no prediction yet: press **Segment**)" if session.run is None else " (this case has no truth)"
+    if mode == "difference":
+        swatches = " · ".join(
+            f'<span style="color: rgb{DIFFERENCE_COLORS[code]}">■</span> {name}'
+            for code, name in DIFFERENCE_NAMES.items()
+        )
+        return f"Overlay: difference of {display.difference_region}, prediction vs truth: {swatches}"
+    rejected = f" · rejected, hidden: {', '.join(display.rejected)}" if display.rejected and mode != "truth" else ""
+    return f"Overlay: {mode}: {OVERLAYS[mode]}{why}{rejected}"
 
 
 def warnings_html(warnings: Sequence[str]) -> str:

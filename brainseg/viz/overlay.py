@@ -9,6 +9,7 @@ All functions take and return (H, W, 3) uint8 RGB images and (H, W) uint8 intern
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +30,19 @@ OUTLINE_REGIONS: tuple[str, ...] = EVALUATION_REGIONS
 """Regions that can be outlined: the nested evaluation regions WT, TC, ET."""
 
 CROSSHAIR_COLOR = (0, 229, 255)
+
+AGREE, FALSE_POSITIVE, FALSE_NEGATIVE = 1, 2, 3
+"""Codes of a difference map (0 where neither prediction nor truth has the region)."""
+DIFFERENCE_COLORS: dict[int, tuple[int, int, int]] = {
+    AGREE: (0, 200, 140),  # teal: prediction and truth agree (true positive)
+    FALSE_POSITIVE: (255, 64, 64),  # red: predicted, not in the truth
+    FALSE_NEGATIVE: (64, 140, 255),  # blue: in the truth, missed
+}
+DIFFERENCE_NAMES: dict[int, str] = {
+    AGREE: "agree (TP)",
+    FALSE_POSITIVE: "false positive",
+    FALSE_NEGATIVE: "missed (FN)",
+}
 
 
 def _check(rgb: np.ndarray, labels: np.ndarray) -> None:
@@ -70,6 +84,77 @@ def blend_labels(rgb: np.ndarray, labels: np.ndarray, regions: Iterable[str], op
         under = out[mask].astype(np.float32)  # (N, 3)
         out[mask] = np.rint(under + opacity * (color - under)).astype(np.uint8)
     return out
+
+
+def difference_map(pred: np.ndarray, truth: np.ndarray, region: str) -> np.ndarray:
+    """Where a prediction and the truth agree or differ on ``region``.
+
+    Args:
+        pred, truth: internal label maps of one shape (any dimensions).
+        region: WT, TC, ET, NCR or ED.
+
+    Returns:
+        uint8 codes of the same shape: 0 neither, :data:`AGREE`, :data:`FALSE_POSITIVE`, :data:`FALSE_NEGATIVE`.
+    """
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ in shape")
+    _known([region], tuple(REGIONS))
+    predicted, true = np.isin(pred, REGIONS[region]), np.isin(truth, REGIONS[region])
+    codes = np.zeros(pred.shape, np.uint8)
+    codes[predicted & true] = AGREE
+    codes[predicted & ~true] = FALSE_POSITIVE
+    codes[~predicted & true] = FALSE_NEGATIVE
+    return codes
+
+
+def blend_codes(
+    rgb: np.ndarray, codes: np.ndarray, colors: dict[int, tuple[int, int, int]], opacity: float
+) -> np.ndarray:
+    """Fill each code of an (H, W) uint8 map with its colour (e.g. :data:`DIFFERENCE_COLORS`); a new image."""
+    _check(rgb, codes)
+    out = rgb.copy()
+    for code, color in colors.items():
+        mask = codes == code
+        if opacity == 0 or not mask.any():
+            continue
+        under = out[mask].astype(np.float32)
+        out[mask] = np.rint(under + opacity * (np.array(color, np.float32) - under)).astype(np.uint8)
+    return out
+
+
+@lru_cache(maxsize=32)
+def grey_color_table(
+    colors: tuple[tuple[int, tuple[int, int, int]], ...], opacity: float, size: int | None = None
+) -> np.ndarray:
+    """(codes, 256, 3) uint8: the colour of grey level g under code c, ``table[c, g]``.
+
+    Codes without a colour keep the grey; the others blend as :func:`blend_labels` does, to the same
+    values. Indexing ``table[codes, grey]`` colours a whole (H, W) slice in one lookup.
+
+    Args:
+        colors: (code, RGB) pairs, e.g. ``((1, (235, 64, 52)), (3, (255, 214, 0)))``.
+        opacity: 0..1.
+        size: number of codes (default: the largest code + 1).
+    """
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be within 0..1, got {opacity}")
+    size = size or max((code for code, _ in colors), default=0) + 1
+    grey = np.arange(256, dtype=np.float32)[:, None].repeat(3, axis=1)  # (256, 3)
+    table = np.repeat(grey[None], size, axis=0)  # (codes, 256, 3)
+    for code, color in colors:
+        table[code] = grey + np.float32(opacity) * (np.array(color, np.float32) - grey)
+    table = np.rint(table).astype(np.uint8)
+    table.flags.writeable = False
+    return table
+
+
+def lookup(table: np.ndarray, codes: np.ndarray, grey: np.ndarray) -> np.ndarray:
+    """``table[codes, grey]`` for a (codes, 256, 3) table and (H, W) uint8 maps, as a new (H, W, 3) uint8 image.
+
+    One ``take`` on the flattened table: several times faster than the equivalent two-array fancy index.
+    """
+    index = (codes.astype(np.uint16) << 8) | grey  # (H, W): row of the (codes * 256, 3) table
+    return np.take(table.reshape(-1, 3), index, axis=0)
 
 
 def region_outline(mask: np.ndarray, thickness: int = 1) -> np.ndarray:

@@ -16,7 +16,19 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from brainseg.io.naming import SEQUENCES
-from brainseg.viz.overlay import FILL_REGIONS, blend_labels, draw_crosshair, draw_outlines
+from brainseg.labels import SUBREGIONS
+from brainseg.viz.heatmap import HEAT_OPACITY, HeatVolume, heat_table
+from brainseg.viz.overlay import (
+    DIFFERENCE_COLORS,
+    FILL_REGIONS,
+    REGION_COLORS,
+    blend_codes,
+    blend_labels,
+    draw_crosshair,
+    draw_outlines,
+    grey_color_table,
+    lookup,
+)
 from brainseg.viz.slices import (
     PLANES,
     DisplayGrid,
@@ -126,6 +138,10 @@ def render_view(
     labels: np.ndarray | None = None,
     options: ViewOptions | None = None,
     canvas: tuple[int, int] | None = None,
+    *,
+    outline_labels: np.ndarray | None = None,
+    difference: np.ndarray | None = None,
+    heat: HeatVolume | None = None,
 ) -> np.ndarray:
     """One display image of ``plane`` through ``cursor``.
 
@@ -140,6 +156,11 @@ def render_view(
         options: overlay settings (default :class:`ViewOptions`).
         canvas: (H, W) of the image; the slice is centred on it with a black border. Default: the
             slice's own size (see :class:`DisplayGrid`).
+        outline_labels: (X, Y, Z) uint8 internal labels to outline instead of ``labels`` (e.g. the truth
+            outlined over a filled prediction).
+        difference: (X, Y, Z) uint8 codes of :func:`brainseg.viz.overlay.difference_map`, filled in
+            :data:`~brainseg.viz.overlay.DIFFERENCE_COLORS` instead of the ``labels`` fill.
+        heat: a continuous map blended over the grey image first (attention, uncertainty).
 
     Returns:
         (H, W, 3) uint8 RGB, values 0..255, square pixels in mm.
@@ -151,8 +172,11 @@ def render_view(
     options = options or ViewOptions()
     if volume.dtype != np.uint8 or volume.ndim != 3:
         raise ValueError(f"volume must be an (X, Y, Z) uint8 array of grey levels, got {volume.shape} {volume.dtype}")
-    if labels is not None and labels.shape != volume.shape:
-        raise ValueError(f"labels {labels.shape} do not match the volume {volume.shape}")
+    for name, layer in (("labels", labels), ("outline_labels", outline_labels), ("difference", difference)):
+        if layer is not None and layer.shape != volume.shape:
+            raise ValueError(f"{name} {layer.shape} do not match the volume {volume.shape}")
+    if heat is not None and heat.levels.shape != volume.shape:
+        raise ValueError(f"heat map {heat.levels.shape} does not match the volume {volume.shape}")
     shape = volume.shape
     for axis, (index, size) in enumerate(zip(cursor, shape, strict=True)):
         if not 0 <= index < size:
@@ -161,15 +185,37 @@ def render_view(
     index = cursor[layout(plane).slice_axis]
 
     grey = _scale_grey(extract_slice(volume, plane, index), grid, options.interpolation)  # (H, W)
-    rgb = np.repeat(grey[:, :, None], 3, axis=2)  # (H, W, 3)
-    if labels is not None and (options.fill or options.outline):
-        label_slice = extract_slice(labels, plane, index)[np.ix_(grid.row_source, grid.column_source)]  # (H, W)
-        if options.fill:
+
+    def cut(layer: np.ndarray) -> np.ndarray:  # (X, Y, Z) -> (H, W), nearest-neighbour on the display grid
+        # A contiguous copy of the (strided) native slice first: two takes along axes are much faster than
+        # one fancy index into a view that jumps through the volume.
+        native = np.ascontiguousarray(extract_slice(layer, plane, index))
+        return native.take(grid.row_source, axis=0).take(grid.column_source, axis=1)
+
+    # The first coloured layer lies on the grey image: one lookup in a (code, grey) colour table.
+    rgb = None
+    if heat is not None:
+        rgb = lookup(heat_table(HEAT_OPACITY), cut(heat.levels), grey)  # (H, W, 3)
+    if difference is not None:
+        codes = cut(difference)
+        if rgb is None:
+            rgb = lookup(grey_color_table(tuple(DIFFERENCE_COLORS.items()), options.opacity), codes, grey)
+        else:
+            rgb = blend_codes(rgb, codes, DIFFERENCE_COLORS, options.opacity)
+    elif labels is not None and options.fill:
+        label_slice = cut(labels)
+        if rgb is None:
+            colors = tuple((SUBREGIONS[r], REGION_COLORS[r]) for r in FILL_REGIONS if r in options.fill)
+            rgb = lookup(grey_color_table(colors, options.opacity, len(SUBREGIONS) + 1), label_slice, grey)
+        else:
             rgb = blend_labels(rgb, label_slice, options.fill, options.opacity)
-        if options.outline:
-            # About 1 mm wide on a BraTS view (2 px at 480 px), so that outlines survive the browser's downscaling.
-            thickness = max(1, round(max(grid.canvas) / 240))
-            rgb = draw_outlines(rgb, label_slice, options.outline, thickness)
+    if rgb is None:
+        rgb = np.repeat(grey[:, :, None], 3, axis=2)  # (H, W, 3)
+    outlined = labels if outline_labels is None else outline_labels
+    if outlined is not None and options.outline:
+        # About 1 mm wide on a BraTS view (2 px at 480 px), so that outlines survive the browser's downscaling.
+        thickness = max(1, round(max(grid.canvas) / 240))
+        rgb = draw_outlines(rgb, cut(outlined), options.outline, thickness)
     top, left = grid.offset
     if options.crosshair:
         row, column = grid.to_display(*voxel_to_native(cursor, shape, plane))
@@ -245,8 +291,12 @@ class CaseRenderer:
         sequence: str,
         options: ViewOptions | None = None,
         labels: np.ndarray | None = None,
+        **layers,
     ) -> np.ndarray:
-        """(H, W, 3) uint8 view of ``plane`` through ``cursor`` on ``sequence``; labels default to the truth."""
+        """(H, W, 3) uint8 view of ``plane`` through ``cursor`` on ``sequence``; labels default to the truth.
+
+        ``layers``: ``outline_labels``, ``difference`` and ``heat`` as :func:`render_view` takes them.
+        """
         if sequence not in self.grey:
             raise ValueError(f"unknown sequence {sequence!r}; expected one of: {', '.join(self.sequences)}")
         return render_view(
@@ -258,6 +308,7 @@ class CaseRenderer:
             self.truth if labels is None else labels,
             options,
             self.canvas,
+            **layers,
         )
 
     def render_all(
@@ -266,6 +317,7 @@ class CaseRenderer:
         sequence: str,
         options: ViewOptions | None = None,
         labels: np.ndarray | None = None,
+        **layers,
     ) -> dict[str, np.ndarray]:
-        """Tri-planar views through ``cursor``: plane name -> (H, W, 3) uint8 image."""
-        return {plane: self.render(plane, cursor, sequence, options, labels) for plane in PLANES}
+        """Tri-planar views through ``cursor``: plane name -> (H, W, 3) uint8 image (``layers`` as :meth:`render`)."""
+        return {plane: self.render(plane, cursor, sequence, options, labels, **layers) for plane in PLANES}

@@ -1,4 +1,4 @@
-"""Fixtures for the viewer tests: a tiny example library, and the real app served by ``python app.py``."""
+"""Fixtures for the app tests: a tiny example library, a demo checkpoint, the real app run by ``python app.py``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 
+from brainseg.hub import save_checkpoint
+from brainseg.models import create
 from brainseg.ui.examples import Example, ExampleLibrary
+from brainseg.ui.models import DEFAULT_MODEL, SOURCES_ENV
 from tests.casefiles import REPO, write_case
 
 
@@ -31,8 +35,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory):
-    """URL of ``python app.py`` started on a free port; stopped (by its pid) after the session."""
+def demo_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained ``clip-unet3d`` demo checkpoint (Hub layout) in a temporary folder: real weights, real
+    loading, nothing downloaded. Its predictions mean nothing; the tests check the plumbing around them."""
+    torch.manual_seed(0)
+    return save_checkpoint(create(DEFAULT_MODEL, "demo"), tmp_path_factory.mktemp("checkpoints") / DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, demo_checkpoint: Path):
+    """URL of ``python app.py`` started on a free port, its default model pointed at :func:`demo_checkpoint`
+    through ``BRAINSEG_MODEL_SOURCES``; stopped (by its pid) after the session."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("app") / "app.log"
     env = {
@@ -41,6 +54,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
+        SOURCES_ENV: f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}",
+        "OMP_NUM_THREADS": "1",  # the tiny test cases gain nothing from threads on the shared cores
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

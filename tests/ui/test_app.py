@@ -1,22 +1,44 @@
 """The Gradio wiring, built in-process (no server): endpoints, examples, launch settings."""
 
+import json
+from pathlib import Path
+
 import gradio as gr
 import pytest
+from PIL import Image
 
+from brainseg.models import list_models
 from brainseg.ui import app as viewer
 from brainseg.ui.examples import Example, ExampleLibrary
+from brainseg.ui.models import DEFAULT_MODEL, model_choices
 from tests.casefiles import write_case
+from tests.ui.fakes import FakeFactory
 
 
 def _api_names(demo: gr.Blocks) -> set[str]:
     return {fn.api_name for fn in demo.fns.values() if fn.api_name}
 
 
+def _public_api_names(demo: gr.Blocks) -> set[str]:
+    return {fn.api_name for fn in demo.fns.values() if fn.api_name and fn.api_visibility != "private"}
+
+
 def test_app_builds_without_examples_and_names_its_endpoints():
     demo = viewer.create_app(ExampleLibrary([]))
-    assert {"load_example", "load_upload"} <= _api_names(demo)
+    assert _public_api_names(demo) == {"segment", "load_example", "load_upload", "move_axial", "move_coronal",
+                                       "move_sagittal"}  # fmt: skip
     assert demo.delete_cache == viewer.DELETE_CACHE
     assert demo.brainseg_library.default is None
+
+
+def test_every_model_variant_is_offered_and_segmentations_share_one_queue_limit():
+    demo = viewer.create_app(ExampleLibrary([]))
+    dropdown = next(b for b in demo.blocks.values() if isinstance(b, gr.Dropdown) and b.elem_id == "bs-model")
+    assert [value for _, value in dropdown.choices] == list_models()
+    assert dropdown.value == DEFAULT_MODEL
+    runs = [fn for fn in demo.fns.values() if fn.name in ("on_segment", "api_segment")]
+    assert len(runs) == 2
+    assert {(fn.concurrency_id, fn.concurrency_limit) for fn in runs} == {("segment", viewer.SEGMENT_CONCURRENCY)}
 
 
 def test_examples_can_be_given_as_folders(tmp_path):
@@ -61,3 +83,42 @@ def test_launch_honours_the_gradio_environment(captured, monkeypatch):
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
     viewer.launch(viewer.create_app(ExampleLibrary([])))
     assert (captured["launch"]["server_name"], captured["launch"]["server_port"]) == ("0.0.0.0", 7999)
+
+
+def _handler(demo: gr.Blocks, name: str):
+    return next(fn.fn for fn in demo.fns.values() if fn.name == name)
+
+
+def test_picking_a_model_without_checkpoint_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("BRAINSEG_MODEL_SOURCES", raising=False)
+    demo = viewer.create_app(ExampleLibrary([]))
+    missing = [c for c in model_choices().values() if not c.available]
+    if not missing:
+        pytest.skip("every variant has a bundled checkpoint")
+    with pytest.raises(gr.Error, match=f"no trained checkpoint for {missing[0].name} is bundled yet"):
+        _handler(demo, "check_model")(missing[0].name)
+    assert "⚠ no trained checkpoint" in _handler(demo, "on_model")(missing[0].name)
+
+
+def test_segment_then_export_through_the_handlers(tiny_library, demo_checkpoint, monkeypatch):
+    monkeypatch.setenv("BRAINSEG_MODEL_SOURCES", f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}")
+    factory = FakeFactory()
+    demo = viewer.create_app(tiny_library, segmenters=factory)
+    controls = ("FLAIR", ["NCR", "ED", "ET"], [], 0.45, True, "prediction", "WT", "semantic", ["NCR", "ED", "ET"])
+    state, *_ = _handler(demo, "on_example")(None, "Case-001", *controls)
+    with pytest.raises(gr.Error, match="'liver' is outside"):
+        _handler(demo, "on_segment")(state, DEFAULT_MODEL, "the liver", False, 5, 6, 4, *controls)
+    outputs = _handler(demo, "on_segment")(state, DEFAULT_MODEL, "tumor core", True, 5, 6, 4, *controls)
+    new_state, status = outputs[0], outputs[-1]
+    assert new_state.run is not None and state.run is None
+    assert status.startswith("✓ Done in") and f"{DEFAULT_MODEL} on cpu" in status
+    assert "uncertainty" in new_state.run.heatmaps
+    files = _handler(demo, "on_export")(
+        new_state, ["NCR", "ET"], "checked", "brats2023", 5, 6, 4, *controls[:-1], ["NCR", "ET"]
+    )
+    assert [Path(f).name for f in files] == ["segmentation.nii.gz", "report.json", "uncertainty.nii.gz", "snapshot.png"]
+    report = json.loads(Path(files[1]).read_text())
+    assert report["review"]["decisions"]["ED"] == "rejected" and report["review"]["reviewer_note"] == "checked"
+    assert report["target_regions"] == ["TC"]
+    snapshot = Image.open(files[3])
+    assert snapshot.size[0] >= 3 * 480 and snapshot.size[1] > 2 * 480  # the views and the heat-map views

@@ -2,6 +2,7 @@
 
 import zipfile
 
+import nibabel as nib
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -9,10 +10,16 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from brainseg.cli import main as cli_main
+from brainseg.hub import file_sha256
 from brainseg.ui.examples import find_examples
-from tests.casefiles import write_case
+from tests.casefiles import LPS_AFFINE, write_case
 
-DISPLAY = ("FLAIR", ["NCR", "ED", "ET"], [], 0.45, True)  # sequence, fill, outline, opacity, crosshair
+# sequence, fill, outline, opacity, crosshair, overlay, difference region, heat map, accepted regions
+DISPLAY = ("FLAIR", ["NCR", "ED", "ET"], [], 0.45, True, "prediction", "WT", "semantic", ["NCR", "ED", "ET"])
+LOAD_OUTPUTS = (
+    "example axial coronal sagittal z y x title readout warnings summary heat_axial heat_coronal heat_sagittal "
+    "colorbar heatmap plot run_info metrics lesions exported"
+).split()
 
 
 @pytest.fixture(scope="module")
@@ -24,19 +31,26 @@ def _image(path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def test_api_names_the_two_loading_endpoints(client):
+def test_api_names_the_segment_and_loading_endpoints(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/load_example", "/load_upload"} <= set(endpoints)
+    assert set(endpoints) == {"/segment", "/load_example", "/load_upload"}
     parameters = [p["parameter_name"] for p in endpoints["/load_upload"]["parameters"]]
     assert parameters[:7] == ["t1", "t1ce", "t2", "flair", "files", "truth", "labels"]
+    parameters = [p["parameter_name"] for p in endpoints["/segment"]["parameters"]]
+    assert parameters == ["t1", "t1ce", "t2", "flair", "model", "prompt"]
+    assert len(endpoints["/segment"]["returns"]) == 2
 
 
 def test_upload_four_files_returns_three_views(client, tmp_path):
     paths = write_case(tmp_path / "c", truth=False)  # 12 x 14 x 10 voxels of 1 mm
     files = [handle_file(str(paths[s])) for s in ("T1", "T1ce", "T2", "FLAIR")]
-    example, axial, coronal, sagittal, z, y, x, title, readout, warnings, summary = client.predict(
-        *files, None, None, "auto", *DISPLAY, api_name="/load_upload"
-    )
+    shown = dict(zip(LOAD_OUTPUTS, client.predict(*files, None, None, "auto", *DISPLAY, api_name="/load_upload"),
+                     strict=True))  # fmt: skip
+    example, axial, coronal, sagittal = shown["example"], shown["axial"], shown["coronal"], shown["sagittal"]
+    x, y, z, title, readout = shown["x"], shown["y"], shown["z"], shown["title"], shown["readout"]
+    warnings, summary = shown["warnings"], shown["summary"]
+    assert shown["heat_axial"] is None and "after <b>Segment</b>" in shown["colorbar"]  # nothing segmented yet
+    assert shown["run_info"].startswith("No segmentation yet")
     views = {"axial": _image(axial), "coronal": _image(coronal), "sagittal": _image(sagittal)}
     # 480 / 14 pixels per mm; the three views share one 480 x 480 canvas.
     assert {plane: view.shape for plane, view in views.items()} == {p: (480, 480, 3) for p in views}
@@ -66,7 +80,8 @@ def test_bad_upload_is_the_cli_line_and_the_case_stays(client, tmp_path, capsys)
     assert cli_line.startswith("error: no-flair.zip: missing FLAIR")
     assert f"error: {caught.value}" == cli_line
     # The session still holds the uploaded case: moving a slider renders it.
-    axial, _, _, readout = client.predict(5, 6, 2, *DISPLAY, api_name="/move_axial")
+    axial, _, _, heat, _, _, _, readout = client.predict(5, 6, 2, *DISPLAY, api_name="/move_axial")
+    assert heat is None
     assert _image(axial).shape == (480, 480, 3)
     assert readout.startswith("voxel x 5, y 6, z 2")
 
@@ -76,7 +91,45 @@ def test_load_an_example_by_name(client):
     if not examples:
         pytest.skip("no example cases in assets/examples or ../shared/data/real")
     result = client.predict(examples[0].name, *DISPLAY, api_name="/load_example")
-    axial, coronal, sagittal, title = result[0], result[1], result[2], result[6]
+    shown = dict(zip(LOAD_OUTPUTS[1:], result, strict=True))
+    axial, coronal, sagittal, title = shown["axial"], shown["coronal"], shown["sagittal"], shown["title"]
     sizes = {_image(path).shape for path in (axial, coronal, sagittal)}
     assert len(sizes) == 1  # one canvas for the three views
     assert title.startswith(f"### {examples[0].name}\n{examples[0].kind} example")
+
+
+def test_segment_four_files_with_the_default_model(client, tmp_path, demo_checkpoint):
+    paths = write_case(tmp_path / "c", truth=False)
+    files = [handle_file(str(paths[s])) for s in ("T1", "T1ce", "T2", "FLAIR")]
+    segmentation, report = client.predict(*files, None, "segment the enhancing tumor", api_name="/segment")
+    image = nib.load(segmentation)
+    assert image.shape == (12, 14, 10)  # the input's own grid and affine, not the canonical RAS one
+    np.testing.assert_allclose(image.affine, LPS_AFFINE)
+    assert set(np.unique(np.asarray(image.dataobj))) <= {0, 3}  # only the prompt's region (ET = 3) is written
+    for region in ("WT", "TC", "ET"):
+        assert report["regions"][region]["volume_ml"] >= 0.0
+    assert report["target_regions"] == ["ET"]
+    assert report["model"]["model"] == "clip-unet3d"
+    assert report["model"]["sha256"] == file_sha256(demo_checkpoint / "model.safetensors")
+    assert report["model"]["source"] == f"local-dir:{demo_checkpoint}"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "sequences", "expected"),
+    [
+        ("segment the liver", ("T1", "T1ce", "T2", "FLAIR"), "'liver' is outside what BrainSeg segments"),
+        (None, ("T1", "T1ce", "T2"), "missing FLAIR: give T1, T1ce, T2 and FLAIR files"),
+    ],
+)
+def test_segment_refuses_bad_input_with_the_cli_line(client, tmp_path, demo_checkpoint, capsys, prompt, sequences,
+                                                     expected):  # fmt: skip
+    paths = write_case(tmp_path / "c", truth=False)
+    files = [handle_file(str(paths[s])) if s in sequences else None for s in ("T1", "T1ce", "T2", "FLAIR")]
+    with pytest.raises(AppError) as caught:
+        client.predict(*files, "", prompt, api_name="/segment")
+    argv = ["predict", "--model", f"local-dir:{demo_checkpoint}", "--out", str(tmp_path / "out")]
+    argv += [arg for s in sequences for arg in (f"--{s.lower()}", str(paths[s]))]
+    assert cli_main([*argv, *(["--prompt", prompt] if prompt else [])]) == 2
+    cli_line = capsys.readouterr().err.strip()
+    assert expected in cli_line
+    assert f"error: {caught.value}" == cli_line

@@ -102,3 +102,24 @@ def test_crosshair_leaves_a_gap_at_the_crossing():
     assert tuple(rgb[10, 10]) == (0, 0, 0)
     assert tuple(rgb[3, 3]) == (0, 0, 0)  # off the lines
     assert np.count_nonzero(rgb[:, :, 0]) == 2 * (21 - 7)
+
+
+def test_difference_map_codes_agreement_false_positives_and_misses():
+    from brainseg.viz.overlay import AGREE, FALSE_NEGATIVE, FALSE_POSITIVE, difference_map
+
+    pred = np.array([[0, 1, 2, 3, 0]], np.uint8)
+    truth = np.array([[0, 1, 0, 2, 3]], np.uint8)
+    assert difference_map(pred, truth, "WT").tolist() == [[0, AGREE, FALSE_POSITIVE, AGREE, FALSE_NEGATIVE]]
+    assert difference_map(pred, truth, "ET").tolist() == [[0, 0, 0, FALSE_POSITIVE, FALSE_NEGATIVE]]
+    with pytest.raises(ValueError, match="unknown region"):
+        difference_map(pred, truth, "XX")
+    with pytest.raises(ValueError, match="differ in shape"):
+        difference_map(pred, truth[:, :4], "WT")
+
+
+def test_codes_are_filled_in_their_colours():
+    from brainseg.viz.overlay import DIFFERENCE_COLORS, FALSE_POSITIVE, blend_codes
+
+    rgb = np.zeros((1, 2, 3), np.uint8)
+    out = blend_codes(rgb, np.array([[0, FALSE_POSITIVE]], np.uint8), DIFFERENCE_COLORS, 1.0)
+    assert tuple(out[0, 0]) == (0, 0, 0) and tuple(out[0, 1]) == DIFFERENCE_COLORS[FALSE_POSITIVE]

@@ -88,3 +88,24 @@ def test_case_renderer_views_share_one_canvas_and_follow_the_sequence():
     assert not np.array_equal(views["axial"], renderer.render("axial", (12, 10, 6), "T1", PLAIN))
     with pytest.raises(ValueError, match="unknown sequence 'PD'"):
         renderer.render("axial", (0, 0, 0), "PD")
+
+
+def test_outline_labels_and_difference_replace_the_label_layers():
+    from brainseg.viz.overlay import DIFFERENCE_COLORS, FALSE_NEGATIVE
+
+    grey = np.full((4, 4, 4), 60, np.uint8)
+    labels = np.zeros((4, 4, 4), np.uint8)
+    truth = np.zeros((4, 4, 4), np.uint8)
+    labels[3, 3, 2] = NCR  # axial pixel (0, 0)
+    truth[0, 0, 2] = ET  # axial pixel (3, 3)
+    options = ViewOptions(opacity=1.0, outline=("ET",), **_plain())
+    image = render_view(grey, "axial", (0, 0, 2), (1, 1, 1), 1.0, labels, options, outline_labels=truth)
+    assert tuple(image[0, 0]) == REGION_COLORS["NCR"]  # the fill comes from labels
+    assert tuple(image[3, 3]) == REGION_COLORS["ET"]  # the outline from the truth
+    codes = np.zeros((4, 4, 4), np.uint8)
+    codes[0, 0, 2] = FALSE_NEGATIVE
+    image = render_view(grey, "axial", (0, 0, 2), (1, 1, 1), 1.0, labels, options, difference=codes)
+    assert tuple(image[3, 3]) == DIFFERENCE_COLORS[FALSE_NEGATIVE]
+    assert tuple(image[0, 0]) == (60, 60, 60)  # the label fill is replaced by the difference
+    with pytest.raises(ValueError, match="difference"):
+        render_view(grey, "axial", (0, 0, 2), (1, 1, 1), 1.0, difference=codes[:2])

@@ -1,0 +1,254 @@
+"""The page: every component of the app, laid out; :mod:`brainseg.ui.app` wires them to the callbacks.
+
+Left sidebar: the case (examples, uploads) and the display controls. Main column, top to bottom: the
+model, prompt and Segment bar; the three views with their sliders; the cursor readout; then tabs for the
+attention and uncertainty maps, the 3D view, scores and timings, review and export, and the case details.
+Element ids (``bs-...``) are what the browser tests find.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from brainseg.io.naming import SEQUENCES
+from brainseg.labels import CONVENTIONS, REGIONS, SUBREGIONS
+from brainseg.ui import callbacks, segmentation
+from brainseg.ui.callbacks import OVERLAYS
+from brainseg.ui.examples import ExampleLibrary
+from brainseg.ui.models import ModelChoice, choice_markdown
+from brainseg.ui.review import EXPORT_CONVENTIONS
+from brainseg.ui.widgets import legend_html
+from brainseg.viz import FILL_REGIONS, OUTLINE_REGIONS, PLANES
+
+SLIDER_LABELS = {"axial": "Axial slice (z)", "coronal": "Coronal slice (y)", "sagittal": "Sagittal slice (x)"}
+"""Short, so that the three sliders keep one height (and the views one row) on narrow screens."""
+EXAMPLE_PROMPTS = (
+    "segment the enhancing tumor",
+    "whole tumor",
+    "tumor core",
+    "peritumoral edema",
+    "necrotic core and enhancing rim",
+    "segment the liver",
+)
+"""Shown under the prompt box; the last one shows a refusal."""
+NO_RUN = "No segmentation yet: pick a model and press **Segment**."
+NO_HEAT = '<div class="bs-colorbar">The attention and uncertainty maps appear here after <b>Segment</b>.</div>'
+INTRO = (
+    "## BrainSeg\n"
+    "<span class='bs-step'>1</span> Pick an example or upload a case (left) · "
+    "<span class='bs-step'>2</span> choose a model and, optionally, type what to segment · "
+    "<span class='bs-step'>3</span> press **Segment**, then browse the views, attention maps, 3D view and scores, "
+    "and review and download the result. Click a view to move the other two there; radiological convention "
+    "(the patient's right on your left). Research and teaching only, not for clinical use."
+)
+
+
+class Page:
+    """The app's components by name (``page.prompt``, ``page.images["axial"]`` ...), set by :func:`build_page`."""
+
+    images: dict[str, gr.Image]
+    sliders: dict[str, gr.Slider]
+    heat_images: dict[str, gr.Image]
+
+
+def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default_model: str) -> Page:
+    """Create every component inside the current ``gr.Blocks`` context and return them.
+
+    Args:
+        library: the example cases listed; the default one is preselected.
+        choices: every model variant offered, with its checkpoint's state.
+        default_model: the variant preselected.
+    """
+    default = library.default
+    page = Page()
+    page.images, page.sliders, page.heat_images = {}, {}, {}
+    page.session = gr.State(None)
+    with gr.Sidebar(width=340, elem_id="bs-sidebar"):
+        gr.Markdown("### <span class='bs-step'>1</span> Case")
+        with gr.Tabs():
+            with gr.Tab("Examples"):
+                page.example_list = gr.Radio(
+                    [(e.label, e.name) for e in library.examples],
+                    value=default,
+                    label="Example",
+                    show_label=False,
+                    info=None if library.examples else "No examples found; use the Upload tab.",
+                    elem_id="bs-examples",
+                )
+            with gr.Tab("Upload"):
+                page.case_files = gr.File(
+                    label="Whole case: one .zip, or the .nii / .nii.gz files named by sequence",
+                    file_count="multiple",
+                    height=160,
+                    elem_id="bs-case-files",
+                )
+                # Explicit slots override same-role files of the whole-case upload.
+                with gr.Accordion("…or one file per sequence (any names)", open=False, elem_id="bs-slots"):
+                    page.slots = {
+                        name: gr.File(label=name, height=110, elem_id=f"bs-file-{name.lower()}") for name in SEQUENCES
+                    }
+                page.truth_file = gr.File(
+                    label="Ground truth segmentation (optional)", height=110, elem_id="bs-file-truth"
+                )
+                page.label_convention = gr.Dropdown(
+                    ["auto", *CONVENTIONS],
+                    value="auto",
+                    label="Truth label convention",
+                    info="auto tells BraTS 2015, 2017-2021 and 2023 apart; name brats2024 or msd.",
+                )
+                page.load_button = gr.Button("Load case", variant="primary", elem_id="bs-load")
+        gr.Markdown("### Display")
+        page.overlay = gr.Radio(
+            list(OVERLAYS),
+            value="prediction",
+            label="Overlay",
+            info="both: prediction filled, truth outlined · difference: needs a truth",
+            elem_id="bs-overlay",
+        )
+        page.sequence = gr.Radio(list(SEQUENCES), value=callbacks.DEFAULT_SEQUENCE, label="Background sequence")
+        page.fill = gr.CheckboxGroup(list(FILL_REGIONS), value=list(FILL_REGIONS), label="Fill regions")
+        page.outline = gr.CheckboxGroup(list(OUTLINE_REGIONS), value=[], label="Outline regions")
+        page.difference_region = gr.Radio(list(REGIONS), value="WT", label="Region of the difference overlay")
+        page.opacity = gr.Slider(0, 1, value=callbacks.Display().opacity, step=0.05, label="Fill opacity", buttons=[])
+        page.crosshair = gr.Checkbox(value=True, label="Crosshair")
+        gr.HTML(legend_html())
+
+    gr.Markdown(INTRO)
+    with gr.Row(equal_height=False, elem_id="bs-run-bar"):
+        with gr.Column(scale=3, min_width=260):
+            page.model = gr.Dropdown(
+                [(c.label, name) for name, c in choices.items()],
+                value=default_model,
+                label="2 · Model",
+                elem_id="bs-model",
+            )
+            page.model_info = gr.Markdown(choice_markdown(choices[default_model]), elem_id="bs-model-info")
+        with gr.Column(scale=4, min_width=300):
+            page.prompt = gr.Textbox(
+                label="Prompt (optional): what to segment",
+                placeholder="e.g. segment the enhancing tumor; empty = every region",
+                lines=1,
+                max_lines=3,
+                elem_id="bs-prompt",
+            )
+            page.interpretation = gr.Markdown(segmentation.interpretation_markdown(None), elem_id="bs-interpretation")
+            gr.Examples(
+                [[p] for p in EXAMPLE_PROMPTS],
+                inputs=[page.prompt],
+                label="Example prompts",
+                api_name="example_prompt",  # its default, load_example, is the example-case endpoint's name
+                api_visibility="private",
+            )
+        with gr.Column(scale=2, min_width=200):
+            page.uncertainty = gr.Checkbox(
+                value=False,
+                label="Uncertainty map",
+                info="one more (mirrored) network pass",
+                elem_id="bs-uncertainty",
+            )
+            page.segment_button = gr.Button("3 · Segment", variant="primary", elem_id="bs-segment")
+            page.run_status = gr.Markdown("", elem_id="bs-run-status")
+
+    page.title = gr.Markdown("### No case loaded\nPick an example or upload a case.", label="Case", elem_id="bs-title")
+    with gr.Row(equal_height=True):
+        for plane in PLANES:
+            with gr.Column(min_width=240):
+                page.images[plane] = gr.Image(
+                    label=plane.capitalize(),
+                    show_label=False,
+                    format="png",
+                    interactive=False,
+                    buttons=["download", "fullscreen"],
+                    elem_id=f"bs-view-{plane}",
+                    elem_classes="bs-view",
+                )
+                page.sliders[plane] = gr.Slider(
+                    0, 1, value=0, step=1, label=SLIDER_LABELS[plane], buttons=[], elem_id=f"bs-slider-{plane}"
+                )
+    page.readout = gr.Markdown(label="Cursor", elem_id="bs-readout")
+
+    with gr.Tabs(elem_id="bs-result-tabs"):
+        with gr.Tab("Attention & uncertainty", elem_id="bs-tab-heat"):
+            with gr.Row(equal_height=True):
+                page.heatmap = gr.Radio(
+                    ["semantic"],
+                    value="semantic",
+                    label="Map",
+                    info="prompt: the attention for the regions asked; uncertainty needs its checkbox",
+                    scale=2,
+                    elem_id="bs-heatmap",
+                )
+                page.colorbar = gr.HTML(NO_HEAT, elem_id="bs-colorbar")
+            with gr.Row(equal_height=True):
+                for plane in PLANES:
+                    page.heat_images[plane] = gr.Image(
+                        label=f"{plane.capitalize()} map",
+                        show_label=False,
+                        format="png",
+                        interactive=False,
+                        buttons=["download", "fullscreen"],
+                        elem_id=f"bs-heat-{plane}",
+                        elem_classes="bs-view",
+                        min_width=240,
+                    )
+        with gr.Tab("3D", elem_id="bs-tab-3d"):
+            page.plot = gr.Plot(label="Predicted regions in 3D", show_label=False, elem_id="bs-plot")
+        with gr.Tab("Scores & timings", elem_id="bs-tab-metrics"):
+            page.run_info = gr.Markdown(NO_RUN, elem_id="bs-run-info")
+            page.metrics = gr.Dataframe(
+                headers=["region", "predicted mL"],
+                label="Regions (volumes; with a truth also Dice, IoU, precision, sensitivity, HD95)",
+                interactive=False,
+                elem_id="bs-metrics",
+            )
+            page.lesions = gr.Dataframe(
+                headers=segmentation.LESION_HEADERS,
+                label="Lesion-wise (BraTS 2023 rules; needs a truth)",
+                interactive=False,
+                elem_id="bs-lesions",
+            )
+        with gr.Tab("Review & export", elem_id="bs-tab-review"), gr.Row():
+            with gr.Column(scale=2):
+                page.accepted = gr.CheckboxGroup(
+                    list(SUBREGIONS),
+                    value=list(SUBREGIONS),
+                    label="Accepted regions",
+                    info="Untick a region to reject it: it leaves the views and the exported segmentation.",
+                    elem_id="bs-accepted",
+                )
+                page.note = gr.Textbox(label="Reviewer note", lines=3, max_lines=8, elem_id="bs-note")
+                page.export_labels = gr.Radio(
+                    list(EXPORT_CONVENTIONS),
+                    value=EXPORT_CONVENTIONS[0],
+                    label="Label values of the exported NIfTI",
+                    info="brats2023: ET = 3 · brats2021: ET = 4",
+                )
+                page.export_button = gr.Button("Export reviewed result", variant="primary", elem_id="bs-export")
+            with gr.Column(scale=3):
+                page.exported = gr.File(
+                    label="Downloads: segmentation (input grid and affine), report.json, snapshot",
+                    file_count="multiple",
+                    interactive=False,
+                    elem_id="bs-exported",
+                )
+        with gr.Tab("Case details", elem_id="bs-tab-case"), gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                page.warnings = gr.HTML(label="Warnings", elem_id="bs-warnings")
+            with gr.Column(scale=2):
+                page.summary = gr.Textbox(
+                    label="Inspect summary",
+                    lines=12,
+                    max_lines=40,
+                    interactive=False,
+                    elem_id="bs-summary",
+                )
+
+    # Hidden components of the /segment endpoint (an API only: the page segments the case on screen).
+    with gr.Group(visible=False):
+        page.api_files = {name: gr.File(label=f"{name} (API)", visible=False) for name in SEQUENCES}
+        page.api_model = gr.Textbox(label="model (API)", visible=False)
+        page.api_prompt = gr.Textbox(label="prompt (API)", visible=False)
+        page.api_segmentation = gr.File(label="segmentation (API)", visible=False)
+        page.api_report = gr.JSON(label="report (API)", visible=False)
+        page.api_trigger = gr.Button(visible=False)
+    return page

@@ -1,0 +1,311 @@
+"""Run a model on the session's case and keep what the views need: labels, heat maps, scores, a 3D figure.
+
+Plain functions, no Gradio. The segmenter comes from a factory (``source -> Segmenter``), by default
+:func:`brainseg.inference.segmenter.get_segmenter`; tests pass a fake with the same interface.
+A run that fails (refused prompt, missing checkpoint, bad input) raises before the session changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from brainseg.labels import EVALUATION_REGIONS, REGIONS, SUBREGIONS
+from brainseg.text.prompts import PromptInterpretation, interpret_prompt
+from brainseg.ui.models import RUN_TIMES, ModelChoice
+from brainseg.viz.heatmap import HeatVolume
+from brainseg.viz.overlay import difference_map
+
+Progress = Callable[[float, str], None]
+"""``(fraction in [0, 1], message)``, as :mod:`brainseg.inference.runner` reports."""
+SegmenterFactory = Callable[[str], Any]
+"""Checkpoint source -> an object with the ``brainseg.inference.segmenter.Segmenter`` interface."""
+
+NO_PROMPT = "No prompt: every region (WT, TC, ET) is segmented."
+ATTENTION_ORDER = ("semantic", "WT", "TC", "ET")
+UNCERTAINTY = "uncertainty"
+PROMPT = "prompt"
+
+
+def default_segmenters(source: str):
+    """The real segmenter for ``source`` (loaded once per process, least recently used out)."""
+    from brainseg.inference.segmenter import get_segmenter  # torch and the model zoo load on first use
+
+    return get_segmenter(source)
+
+
+def prompt_or_none(prompt: str | None) -> str | None:
+    """The prompt as the segmenter takes it: stripped, or None for an empty box (automatic, every region)."""
+    text = (prompt or "").strip()
+    return text or None
+
+
+def interpretation_markdown(prompt: str | None) -> str:
+    """How the prompt box reads right now (cheap; runs as the user types): regions and confidence, or why not."""
+    text = prompt_or_none(prompt)
+    if text is None:
+        return f"ℹ {NO_PROMPT}"
+    return _interpretation_line(interpret_prompt(text))
+
+
+def _interpretation_line(reading: PromptInterpretation) -> str:
+    if reading.refused:
+        return f"✗ **Refused**: {reading.reason}"
+    return f"✓ **{' + '.join(reading.regions)}**: {reading.reason}"
+
+
+@dataclass
+class Run:
+    """One finished segmentation of the session's case.
+
+    Attributes:
+        model: variant name.
+        source: checkpoint source it was loaded from.
+        info: the segmenter's provenance (model, size, source, sha256, description, paper, device).
+        prompt: the prompt as run (None: automatic).
+        result: the ``Segmentation`` (attention maps dropped: :attr:`heatmaps` keeps them quantized).
+        heatmaps: name -> quantized map (``semantic``, ``WT``, ``TC``, ``ET``, ``uncertainty`` ...).
+        evaluation: :func:`brainseg.metrics.evaluate` against the case's truth, or None without truth.
+        figure: plotly figure of the regions in 3D.
+        timings: step -> seconds (the segmenter's, plus the app's own steps).
+        finished: UTC time the run finished, ISO 8601.
+    """
+
+    model: str
+    source: str
+    info: dict
+    prompt: str | None
+    result: Any
+    heatmaps: dict[str, HeatVolume]
+    evaluation: dict | None
+    figure: Any
+    timings: dict[str, float]
+    finished: str
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(X, Y, Z) uint8 internal labels of the prompt's target regions (every region without a prompt),
+        canonical RAS: what the views show and the export writes."""
+        if "target" not in self._cache:
+            self._cache["target"] = self.result.target_labels()
+        return self._cache["target"]
+
+    def reviewed_labels(self, rejected: tuple[str, ...] = ()) -> np.ndarray:
+        """The prediction with the rejected sub-regions (NCR, ED, ET) set to background; cached per choice."""
+        rejected = tuple(sorted(set(rejected)))
+        if not rejected:
+            return self.labels
+        key = ("reviewed", rejected)
+        if key not in self._cache:
+            self._trim()
+            self._cache[key] = np.where(np.isin(self.labels, [SUBREGIONS[r] for r in rejected]), 0, self.labels)
+        return self._cache[key].astype(np.uint8, copy=False)
+
+    def difference(self, truth: np.ndarray, region: str, rejected: tuple[str, ...] = ()) -> np.ndarray:
+        """Codes of :func:`brainseg.viz.overlay.difference_map` of the reviewed prediction; cached."""
+        key = ("difference", region, tuple(sorted(set(rejected))))
+        if key not in self._cache:
+            self._trim()
+            self._cache[key] = difference_map(self.reviewed_labels(rejected), truth, region)
+        return self._cache[key]
+
+    def _trim(self, keep: int = 4) -> None:
+        # A few derived volumes (9 MB each for a BraTS case) are enough for toggling back and forth.
+        while len(self._cache) >= keep:
+            oldest = next(k for k in self._cache if k != "target")
+            self._cache.pop(oldest)
+
+
+def heat_volumes(result: Any, brain: np.ndarray | None = None, prompted: bool = False) -> dict[str, HeatVolume]:
+    """The result's attention maps and uncertainty, quantized for display, each from 0 to its own maximum.
+
+    A map's own maximum, not 1: a network's semantic attention may never exceed 0.2, and on a fixed 0..1
+    scale it would not show at all; the colorbar gives the values.
+
+    Args:
+        result: a ``Segmentation``.
+        brain: (X, Y, Z) bool; maps are shown inside it only (a network's attention outside the brain
+            means nothing and would veil the anatomy). None: everywhere.
+        prompted: with a prompt, the map for the prompt's regions comes first, as ``prompt``.
+    """
+    sources: dict[str, tuple[np.ndarray, str]] = {}
+    if prompted and result.attention:
+        regions = " + ".join(result.target_regions)
+        sources[PROMPT] = (result.prompt_attention(), f"prompt attention ({regions})")
+    names = [n for n in ATTENTION_ORDER if n in result.attention]
+    names += [n for n in result.attention if n not in names]
+    for name in names:
+        if np.asarray(result.attention[name]).ndim == 3:
+            sources[name] = (result.attention[name], f"{name} attention")
+    if result.uncertainty is not None:
+        sources[UNCERTAINTY] = (result.uncertainty, "uncertainty (0 = certain)")
+    maps = {}
+    for name, (values, title) in sources.items():
+        inside = values if brain is None else np.where(brain, values, np.float32(0))  # scaled to the brain's maximum
+        maps[name] = HeatVolume.from_values(inside, title, 0.0)
+    return maps
+
+
+def run_segmentation(
+    loaded_case: Any,
+    choice: ModelChoice,
+    prompt: str | None,
+    *,
+    uncertainty: bool = False,
+    segmenters: SegmenterFactory = default_segmenters,
+    progress: Progress | None = None,
+) -> Run:
+    """Segment ``loaded_case.case`` with ``choice``'s model.
+
+    Steps (each reported to ``progress``): load the model (once per process), run it, compute the scores
+    against the truth when there is one, build the 3D figure.
+
+    Raises:
+        PromptRefused: the prompt does not ask clearly for a region (checked before anything loads).
+        CheckpointMissing: the variant has no checkpoint.
+        BrainSegError: whatever the segmenter refuses, with its one-line message.
+    """
+    from brainseg.metrics import evaluate
+    from brainseg.viz.surface import segmentation_figure
+
+    report = progress or (lambda fraction, message: None)
+    prompt = prompt_or_none(prompt)
+    if prompt is not None:
+        interpret_prompt(prompt).require()
+    source = choice.require()
+    case = loaded_case.case
+    voxels = int(np.prod(case.shape))
+    timings: dict[str, float] = {}
+
+    start = time.perf_counter()
+    report(0.0, f"Loading {choice.name}")
+    segmenter = segmenters(source)
+    timings["model load (app)"] = time.perf_counter() - start
+    device = str(segmenter.info.get("device", "cpu"))
+    estimate = RUN_TIMES.estimate(choice.name, voxels, device)
+
+    def network(fraction: float, message: str) -> None:  # the segmenter's own steps fill 5 % .. 80 %
+        report(0.05 + 0.75 * min(max(float(fraction), 0.0), 1.0), f"{message} (about {estimate:.0f} s on {device})")
+
+    start = time.perf_counter()
+    network(0.0, f"Segmenting with {choice.name}")
+    result = segmenter.segment(case, prompt, uncertainty=uncertainty, progress=network)
+    elapsed = time.perf_counter() - start
+    RUN_TIMES.record(choice.name, device, voxels, elapsed)
+    timings.update({f"{k}": float(v) for k, v in dict(result.timings).items()})
+    timings["segment (app)"] = elapsed
+
+    evaluation = None
+    if case.truth is not None:
+        report(0.82, "Scoring against the ground truth (Dice, HD95, lesion-wise)")
+        start = time.perf_counter()
+        evaluation = evaluate(result.labels, case.truth, case.spacing)
+        timings["metrics"] = time.perf_counter() - start
+
+    report(0.92, "Preparing the attention maps and the 3D view")
+    start = time.perf_counter()
+    brain = (case.images != 0).any(axis=0)  # (X, Y, Z): BraTS-style data is zero outside the brain
+    heatmaps = heat_volumes(result, brain, prompted=prompt is not None)
+    figure = segmentation_figure(result.target_labels(), case.spacing, brain=brain, truth=case.truth)
+    timings["views (app)"] = time.perf_counter() - start
+    report(1.0, "Done")
+    slim = dataclasses.replace(result, attention={})  # the quantized heat maps replace ~36 MB per map
+    return Run(
+        model=choice.name,
+        source=source,
+        info=dict(segmenter.info),
+        prompt=prompt,
+        result=slim,
+        heatmaps=heatmaps,
+        evaluation=evaluation,
+        figure=figure,
+        timings=timings,
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+# ---- what the result panels show -------------------------------------------------------------------------
+
+METRIC_HEADERS = ["region", "predicted mL", "truth mL", "Dice", "IoU", "precision", "sensitivity", "HD95 mm"]
+LESION_HEADERS = ["region", "lesion-wise Dice", "lesion-wise HD95 mm", "truth lesions", "TP", "FP", "FN"]
+
+
+def metrics_rows(run: Run, spacing: tuple[float, float, float]) -> tuple[list[str], list[list]]:
+    """(headers, rows) of the region table: volumes always; overlap and HD95 when there is a truth."""
+    if run.evaluation is None:
+        volumes = run.result.volumes_ml(spacing)
+        return ["region", "predicted mL"], [[_asked(run, r), round(float(volumes.get(r, 0.0)), 3)] for r in REGIONS]
+    rows = []
+    for region, m in run.evaluation["regions"].items():
+        rows.append(
+            [
+                _asked(run, region),
+                round(m["volume_pred_ml"], 3),
+                round(m["volume_truth_ml"], 3),
+                round(m["dice"], 3),
+                round(m["iou"], 3),
+                round(m["precision"], 3),
+                round(m["sensitivity"], 3),
+                round(m["hd95_mm"], 1),
+            ]
+        )
+    return METRIC_HEADERS, rows
+
+
+def _asked(run: Run, region: str) -> str:
+    """The region's name, marked when a prompt asked for it (the scores are of the whole prediction)."""
+    return f"{region} (asked)" if run.prompt and region in run.result.target_regions else region
+
+
+def lesion_rows(run: Run) -> list[list]:
+    """Rows of the BraTS 2023 lesion-wise table (empty without truth)."""
+    if run.evaluation is None:
+        return []
+    rows = []
+    for region in EVALUATION_REGIONS:
+        m = run.evaluation["lesionwise"][region]
+        rows.append(
+            [
+                _asked(run, region),
+                round(m["dice"], 3),
+                round(m["hd95_mm"], 1),
+                m["num_truth_lesions"],
+                m["tp"],
+                m["fp"],
+                m["fn"],
+            ]
+        )
+    return rows
+
+
+def run_markdown(run: Run) -> str:
+    """What ran: model, checkpoint, device, prompt reading, regions asked, and the timings."""
+    info = run.info
+    reading = getattr(run.result, "interpretation", None)
+    prompt = f"“{run.prompt}”" if run.prompt else "none (automatic)"
+    lines = [
+        f"**{run.model}** ({info.get('size', '?')}) on **{info.get('device', '?')}** · checkpoint "
+        f"`{info.get('source', run.source)}` · sha256 `{str(info.get('sha256', ''))[:12]}`",
+        f"Prompt: {prompt} · regions: {', '.join(getattr(run.result, 'target_regions', ())) or '-'}",
+    ]
+    if reading is not None and run.prompt:
+        lines.append(_interpretation_line(reading))
+    for warning in getattr(run.result, "warnings", ()):
+        lines.append(f"⚠ {warning}")
+    steps = " · ".join(f"{name} {seconds:.2f} s" for name, seconds in run.timings.items())
+    lines.append(f"Timings: {steps}")
+    if run.evaluation is not None:
+        rules = run.evaluation["conventions"]["lesionwise"]["challenge"]
+        asked = " Scores are of the whole prediction; (asked) marks the prompt's regions." if run.prompt else ""
+        lines.append(
+            "Scores against the uploaded truth; both masks empty: Dice 1, HD95 0; one empty: HD95 374 mm "
+            f"(BraTS 2023). Lesion-wise rules: {rules}.{asked}"
+        )
+    return "  \n".join(lines)
