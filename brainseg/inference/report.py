@@ -19,7 +19,7 @@ from brainseg import __version__
 from brainseg.errors import LabelConventionError
 from brainseg.hub import file_sha256
 from brainseg.io import Case, write_segmentation
-from brainseg.io.writer import FREE_TEXT_FIELDS
+from brainseg.io.writer import input_grid_image
 from brainseg.labels import OUTPUT_CONVENTIONS, REGION_NAMES, get_convention
 
 if TYPE_CHECKING:
@@ -127,18 +127,7 @@ def _uncertainty_summary(result: Segmentation) -> dict | None:
 def write_uncertainty(uncertainty: np.ndarray, case: Case, path: Path) -> Path:
     """Write a (X, Y, Z) canonical float32 map onto the case's input grid and affine as NIfTI."""
     data = case.frame.to_input(np.asarray(uncertainty, dtype=np.float32))
-    header = case.reference_header.copy()
-    if not isinstance(header, nib.Nifti1Header):
-        header = nib.Nifti1Header.from_header(header)
-    for name in FREE_TEXT_FIELDS:
-        header[name] = b""
-    header["intent_code"] = 0
-    header.set_data_dtype(np.float32)
-    header.set_slope_inter(1.0, 0.0)
-    image = nib.Nifti1Image(data, case.frame.input_affine, header=header)
-    image.set_qform(case.frame.input_affine, code=int(header["qform_code"]) or 1)
-    image.set_sform(case.frame.input_affine, code=int(header["sform_code"]) or 1)
-    nib.save(image, path)
+    nib.save(input_grid_image(data, case.frame, case.reference_header, np.float32), path)
     return path
 
 
