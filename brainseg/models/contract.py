@@ -6,6 +6,7 @@ checkpoint in ``config.json`` (see :mod:`brainseg.hub`), so a checkpoint says ho
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -94,7 +95,7 @@ class ModelOutput:
     aux: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-class SegmentationModel(nn.Module):
+class SegmentationModel(nn.Module, ABC):
     """Base class: holds the config; subclasses implement ``forward(images, prompts=None) -> ModelOutput``.
 
     ``images`` is (B, 4, X, Y, Z) float32 for 3D variants or (B, 4 * context, H, W) for 2D ones, channels
@@ -108,5 +109,6 @@ class SegmentationModel(nn.Module):
         super().__init__()
         self.config = config
 
-    def forward(self, images: torch.Tensor, prompts: list[str] | None = None) -> ModelOutput:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, images: torch.Tensor, prompts: list[str] | None = None) -> ModelOutput:
+        """Every variant implements this (see the class docstring for shapes)."""

@@ -11,6 +11,7 @@ hands the state dict to :func:`load_pretrained_text_weights` / :func:`load_pretr
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields
 from functools import cache
 from typing import Any
@@ -161,7 +162,7 @@ class _FrozenMixin(nn.Module):
         return super().train(mode and not self.frozen)
 
 
-class TextEncoder(_FrozenMixin):
+class TextEncoder(_FrozenMixin, ABC):
     """Prompts -> embeddings. Subclasses implement :meth:`encode_tokens` and :meth:`pooled`.
 
     ``forward(prompts: list[str]) -> (B, output_dim)`` float32.
@@ -184,11 +185,13 @@ class TextEncoder(_FrozenMixin):
             raise ValueError(f"prompts must be a non-empty list of strings, got {prompts!r}")
         return self.tokenizer(list(prompts), context_length=self.config.context_length).to(self.device)
 
-    def encode_tokens(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def encode_tokens(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features (B, T, width), attention mask (B, T)) of the prompts."""
 
-    def forward(self, prompts: list[str]) -> torch.Tensor:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, prompts: list[str]) -> torch.Tensor:
+        """(B, output_dim) embedding of the prompts."""
 
 
 class ClipTextEncoder(TextEncoder):
