@@ -20,7 +20,7 @@ from brainseg.errors import LabelConventionError
 from brainseg.hub import file_sha256
 from brainseg.io import Case, write_segmentation
 from brainseg.io.writer import input_grid_image
-from brainseg.labels import OUTPUT_CONVENTIONS, REGION_NAMES, get_convention
+from brainseg.labels import OUTPUT_CONVENTIONS, REGION_NAMES, get_convention, region_mask
 
 if TYPE_CHECKING:
     from brainseg.inference.result import Segmentation
@@ -67,13 +67,12 @@ def build_report(
     """
     convention = get_convention(check_output_convention(labels))
     volumes = result.volumes_ml(case.spacing)
-    voxel_ml = float(np.prod(case.spacing)) / 1000.0
     interpretation = result.interpretation
     regions = {
         region: {
             "name": REGION_NAMES[region],
             "volume_ml": _round(volume),
-            "voxels": round(volume / voxel_ml) if voxel_ml > 0 else 0,
+            "voxels": int(np.count_nonzero(region_mask(result.labels, region))),
             "target": region in result.target_regions,
         }
         for region, volume in volumes.items()

@@ -7,12 +7,12 @@ import numpy as np
 from brainseg.io.case import Case
 from brainseg.io.naming import SEQUENCES, TRUTH
 from brainseg.labels import REGIONS, region_mask
+from brainseg.metrics.volume import volume_ml
 
 
 def region_volumes_ml(internal: np.ndarray, spacing_mm: tuple[float, float, float]) -> dict[str, float]:
     """Volume in mL of every region (WT, TC, ET, NCR, ED) of an internal label map."""
-    voxel_ml = float(np.prod(spacing_mm)) / 1000.0
-    return {region: float(np.count_nonzero(region_mask(internal, region))) * voxel_ml for region in REGIONS}
+    return {region: volume_ml(region_mask(internal, region), spacing_mm) for region in REGIONS}
 
 
 def case_summary(case: Case) -> dict:
