@@ -127,14 +127,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         patch_size=args.patch_size,
         batch_size=args.batch_size,
         train_cases=args.train_cases,
+        realistic_share=args.realistic_share,
         val_cases=args.val_cases,
         val_every=args.val_every,
         seed=args.seed,
         workers=args.workers,
+        cache_cases=args.cache_cases,
+        tumor_probability=args.tumor_probability,
         device=args.device,
         cache=args.cache,
         synth_shape=args.synth_shape,
         stop_after=args.stop_after,
+        init=args.init,
+        edge_artifacts=args.edge_artifacts,
         **({"peak_lr": args.lr} if args.lr is not None else {}),
     )
     summary = train(config)
@@ -154,6 +159,21 @@ def _cmd_evaluate_model(args: argparse.Namespace) -> int:
     print(format_table(rows))
     if args.out:
         save_table(rows, Path(args.out))
+    return 0
+
+
+def _cmd_export_checkpoint(args: argparse.Namespace) -> int:
+    from brainseg.hub import export_checkpoint
+
+    metrics = None
+    if args.metrics:
+        try:
+            metrics = {"evaluation": json.loads(Path(args.metrics).read_text())}
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--metrics {args.metrics}: not a readable JSON file ({exc})") from None
+    folder = export_checkpoint(args.source, args.out, half=not args.float32, metrics=metrics, notes=args.note)
+    size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
+    print(f"wrote {folder} ({size:.1f} MiB)")
     return 0
 
 
@@ -184,7 +204,19 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     print("  volumes: " + ", ".join(f"{r} {v:.1f} mL" for r, v in volumes.items()))
     for warning in [*case.warnings, *result.warnings]:
         print(f"  warning: {warning}")
-    print(f"  wrote {segmentation} and {report}")
+    written = [segmentation, report]
+    if args.snapshot:
+        from brainseg.viz.snapshot import case_figure
+
+        caption = [
+            f"{case.name} · {info['model']} ({info.get('size', '?')}) · prompt: {args.prompt or 'none (every region)'}",
+            ", ".join(f"{r} {volumes[r]:.1f} mL" for r in ("WT", "TC", "ET"))
+            + ("" if result.labels.any() else " · no tumor found: views through the middle"),
+            "Red NCR, green ED, yellow ET. Research and teaching only, not for clinical use.",
+        ]
+        written.append(out / "overlay.png")
+        case_figure(case.images, case.spacing, result.target_labels(), caption).save(written[-1])
+    print(f"  wrote {', '.join(str(p) for p in written)}")
     return 0
 
 
@@ -218,11 +250,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-every", type=int, default=100, help="validate and checkpoint every N steps")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--workers", type=int, default=1, help="data loader processes (default 1)")
+    train.add_argument(
+        "--realistic-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic training cases with realistic contrast (default 0: all domain-randomized)",
+    )
+    train.add_argument(
+        "--cache-cases", type=int, default=4, help="normalized cases kept in memory per loader process (~75 MB each)"
+    )
+    train.add_argument(
+        "--tumor-probability", type=float, default=0.7, help="share of patches centred on tumor (default 0.7)"
+    )
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     train.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
     train.add_argument(
         "--synth-shape", type=int, nargs=3, metavar=("X", "Y", "Z"), help="smaller synthetic grid for quick runs"
     )
+    train.add_argument(
+        "--edge-artifacts", action="store_true", help="augment with simulated skull-stripping rims (not in A.2)"
+    )
+    train.add_argument("--init", help="start from this checkpoint's weights (fine-tuning), e.g. local-dir:RUN/best")
     train.add_argument("--stop-after", type=int, help="train at most N steps now; the same command continues")
     train.set_defaults(handler=_cmd_train)
 
@@ -236,6 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
     scores.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     scores.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
     scores.set_defaults(handler=_cmd_evaluate_model)
+
+    export = commands.add_parser(
+        "export-checkpoint", help="copy a checkpoint (e.g. a run's best) into Hub layout, float16 by default"
+    )
+    export.add_argument("source", help="checkpoint source: local-dir:RUN/checkpoints/best, bundled name, hf-hub:...")
+    export.add_argument("out", help="target folder, e.g. assets/checkpoints/clip-unet3d")
+    export.add_argument("--metrics", help="JSON file (e.g. from evaluate-model --out) added to the card's metrics")
+    export.add_argument("--note", action="append", help="a known limitation for the model card; repeatable")
+    export.add_argument("--float32", action="store_true", help="keep float32 weights (default: float16, half size)")
+    export.set_defaults(handler=_cmd_export_checkpoint)
 
     predict = commands.add_parser("predict", help="segment a case: segmentation.nii.gz and report.json")
     predict.add_argument("case", nargs="?", help="case folder or .zip whose file names say the sequences")
@@ -251,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     predict.add_argument("--uncertainty", action="store_true", help="also write uncertainty.nii.gz (mirrored pass)")
     predict.add_argument("--out", required=True, help="output folder")
+    predict.add_argument(
+        "--snapshot", action="store_true", help="also write overlay.png: tri-planar views through the tumor"
+    )
     predict.set_defaults(handler=_cmd_predict)
 
     models = commands.add_parser("models", help="list the model variants: NAME  description  (paper file)")

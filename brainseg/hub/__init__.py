@@ -2,6 +2,7 @@
 
 from brainseg.hub.checkpoint import (
     LoadedCheckpoint,
+    export_checkpoint,
     file_sha256,
     load_checkpoint,
     load_state_strict,
@@ -14,6 +15,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointSource",
     "LoadedCheckpoint",
+    "export_checkpoint",
     "file_sha256",
     "load_checkpoint",
     "load_state_strict",

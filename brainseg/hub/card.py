@@ -10,8 +10,9 @@ INTENDED_USE = "Research and teaching only. Not for clinical use: not a medical 
 def model_card(config: dict) -> str:
     """A model card from a checkpoint's ``config.json`` content (variant, size, data contract, metadata).
 
-    The ``brainseg`` block may carry ``training`` (data, recipe, steps, hardware, time) and ``metrics``
-    (e.g. validation Dice per region); whatever is absent is stated as not recorded.
+    The ``brainseg`` block may carry ``training`` (data, recipe, steps, hardware, time), ``metrics``
+    (e.g. validation Dice per region) and ``notes`` (known limitations, one line each); whatever is absent
+    is stated as not recorded.
     """
     meta = config.get("brainseg", {})
     training = meta.get("training")
@@ -34,12 +35,16 @@ def model_card(config: dict) -> str:
         f"orientation {data.get('orientation')}",
         f"- Outputs (sigmoid channels): {', '.join(data.get('outputs', []))}; regions WT = NCR+ED+ET, "
         "TC = NCR+ET, ET (BraTS).",
+        f"- Weights: {meta.get('storage_dtype', 'float32')} in `model.safetensors`, loaded as float32.",
         "",
         "## Training",
         ("```json\n" + json.dumps(training, indent=2) + "\n```") if training else "Not recorded (untrained weights).",
         "",
         "## Metrics",
         ("```json\n" + json.dumps(metrics, indent=2) + "\n```") if metrics else "Not recorded.",
+        "",
+        "## Limitations",
+        *([f"- {note}" for note in meta.get("notes", [])] or ["Not recorded."]),
         "",
         "## License",
         "Code and weights: Apache-2.0. Check the terms of any data used to train or evaluate.",

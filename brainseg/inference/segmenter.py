@@ -50,7 +50,7 @@ from brainseg.io import Case
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.models import get_variant
-from brainseg.preprocess.normalize import brain_mask, check_method, normalize
+from brainseg.preprocess.normalize import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
 
 DEFAULT_MODEL = "clip-unet3d"
@@ -109,6 +109,17 @@ def _run_on_gpu(
 ) -> list[PassOutput]:
     """The GPU entry point (``spaces.GPU`` on ZeroGPU): numpy in, numpy out, no state touched."""
     return run_passes(model, images, device, config, mirrored, progress)
+
+
+def _paste(output: PassOutput, box: tuple[slice, ...], shape: tuple[int, ...]) -> PassOutput:
+    """A pass over the brain's box, put back on the whole (X, Y, Z) grid with zeros around it."""
+    probabilities = np.zeros((output.probabilities.shape[0], *shape), dtype=np.float32)
+    probabilities[(slice(None), *box)] = output.probabilities
+    attention = {}
+    for name, values in output.attention.items():
+        attention[name] = np.zeros(shape, dtype=np.float32)
+        attention[name][box] = values
+    return PassOutput(probabilities, attention, output.seconds)
 
 
 class Segmenter:
@@ -275,8 +286,11 @@ class Segmenter:
             notify(0.05 + 0.9 * fraction, f"{self.info['model']}: {message}")
 
         run = _run_on_gpu if self.device.type == "cuda" else run_passes
+        box = brain_box(entry.brain)  # the network sees the brain plus a margin, as in training
         try:
-            return run(self.model, entry.normalized, self.device, self.run_config, mirrored, progress)
+            cropped = entry.normalized[(slice(None), *box)]  # (4, x, y, z)
+            outputs = run(self.model, cropped, self.device, self.run_config, mirrored, progress)
+            return [_paste(output, box, entry.brain.shape) for output in outputs]
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise InferenceError(
@@ -338,6 +352,7 @@ class Segmenter:
     def _preprocessing_steps(self, case: Case, uncertainty: bool) -> list[str]:
         data = self.model.config.data
         frame = case.frame
+        cropped = tuple(b.stop - b.start for b in brain_box(brain_mask(case.images)))
         steps = [
             f"reoriented from the input grid ({'x'.join(map(str, frame.input_shape))}, {frame.input_orientation}) "
             f"to canonical RAS ({'x'.join(map(str, case.shape))}): axes permuted and flipped only, no interpolation",
@@ -345,7 +360,9 @@ class Segmenter:
             f"intensity normalization {data.normalization}: {NORMALIZATION_STEPS.get(data.normalization, '')}".rstrip(
                 ": "
             ),
-            f"network: {describe_run(self.model, case.shape, self.run_config)}",
+            f"cropped to the brain's bounding box plus {BRAIN_BOX_MARGIN} voxels ({'x'.join(map(str, cropped))}) "
+            "for the network; outputs 0 outside it",
+            f"network: {describe_run(self.model, cropped, self.run_config)}",
             f"device {self.info['device']}, {self.info['precision']}",
         ]
         if uncertainty:

@@ -1,7 +1,9 @@
 """Pixel-level preprocessing: intensity normalization per sequence and padding for strided networks."""
 
 from brainseg.preprocess.normalize import (
+    BRAIN_BOX_MARGIN,
     NORMALIZATIONS,
+    brain_box,
     brain_mask,
     check_method,
     normalize,
@@ -9,4 +11,13 @@ from brainseg.preprocess.normalize import (
     unpad,
 )
 
-__all__ = ["NORMALIZATIONS", "brain_mask", "check_method", "normalize", "pad_to_multiple", "unpad"]
+__all__ = [
+    "BRAIN_BOX_MARGIN",
+    "NORMALIZATIONS",
+    "brain_box",
+    "brain_mask",
+    "check_method",
+    "normalize",
+    "pad_to_multiple",
+    "unpad",
+]

@@ -8,7 +8,8 @@ new dict (input arrays are never modified) and draws every random number from th
 
 A.2 lists: flips per spatial axis (p = 0.5), rotations within +-15 degrees (p = 0.3), gamma
 U(0.8, 1.2) (p = 0.3), tumor-focused cropping, and contrast stretching by 1.25 (ET) and 1.2 (TC)
-(p = 0.5); :func:`default_augmentation` chains them with those values.
+(p = 0.5); :func:`default_augmentation` chains them with those values, optionally followed by one
+transform of ours, :class:`BrainEdgeArtifact`, for the rims that skull stripping leaves on real scans.
 """
 
 from __future__ import annotations
@@ -210,6 +211,43 @@ class RegionContrastStretch:
             channel[own[box]] = (mean + f * (channel[own[box]] - mean)).astype(np.float32)
 
 
+class BrainEdgeArtifact:
+    """With probability ``p``, shift the intensities of a thin shell at the brain's outer edge, per channel.
+
+    Not in A.2. Real skull-stripped scans carry rims at the brain's edge (partial volume with dura and
+    CSF, residual skull or vessels, FLAIR's bright cortex) that synthetic brains lack; without this, a
+    network trained on synthetic cases takes them for tumor. The shell is the brain minus its erosion by
+    1 to ``max_width`` voxels (the patch border is not an edge); tumor voxels are left alone so the labels
+    stay true. Each channel is offset by U(low, high) (in the normalized units, e.g. z-scores).
+
+    Args:
+        max_width: thickest shell in voxels.
+        offset_range: (low, high) intensity offsets.
+        p: probability of applying.
+    """
+
+    def __init__(self, max_width: int = 3, offset_range: tuple[float, float] = (-1.0, 2.5), p: float = 0.3) -> None:
+        if int(max_width) < 1:
+            raise ValueError(f"BrainEdgeArtifact: max_width must be at least 1 voxel, got {max_width!r}")
+        self.max_width = int(max_width)
+        self.offset_range = (float(offset_range[0]), float(offset_range[1]))
+        self.p = _check_probability("BrainEdgeArtifact", p)
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        apply = rng.random() < self.p
+        width = int(rng.integers(1, self.max_width + 1))
+        offsets = rng.uniform(*self.offset_range, size=sample["images"].shape[0])
+        if not apply:
+            return dict(sample)
+        images = sample["images"].astype(np.float32, copy=True)
+        brain = _brain(images)
+        inner = ndi.binary_erosion(brain, iterations=width, border_value=1)
+        shell = brain & ~inner & (sample["labels"] == 0)
+        for channel, offset in zip(images, offsets, strict=True):
+            channel[shell] += offset
+        return {**sample, "images": images}
+
+
 def _bounding_box(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
     """Slices of the smallest box holding ``mask``, grown by ``margin`` and clipped to the array."""
     box = []
@@ -238,9 +276,13 @@ class Compose:
         return sample
 
 
-def default_augmentation() -> Compose:
-    """The A.2 pipeline: spatial transforms first, then intensity ones (which read the moved labels)."""
-    return Compose([RandomFlip(0.5), RandomRotation(15.0, 0.3), RandomGamma((0.8, 1.2), 0.3), RegionContrastStretch()])
+def default_augmentation(edge_artifacts: bool = False) -> Compose:
+    """The A.2 pipeline: spatial transforms first, then intensity ones (which read the moved labels).
+
+    ``edge_artifacts`` appends :class:`BrainEdgeArtifact` (ours, not A.2: real scans' skull-stripping rims).
+    """
+    transforms = [RandomFlip(0.5), RandomRotation(15.0, 0.3), RandomGamma((0.8, 1.2), 0.3), RegionContrastStretch()]
+    return Compose([*transforms, BrainEdgeArtifact()] if edge_artifacts else transforms)
 
 
 def _patch_shape(size: int | Sequence[int]) -> tuple[int, int, int]:

@@ -34,14 +34,14 @@ from brainseg.errors import BrainSegError, CaseFilesError
 from brainseg.io import SEQUENCES, CanonicalFrame, load_case
 from brainseg.io.naming import assign_roles
 from brainseg.labels import EVALUATION_REGIONS, region_mask
-from brainseg.preprocess import brain_mask, check_method, normalize
+from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
 from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, generate_case
 from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation
 
 VALIDATION_SEED_START = 10**6
 """Synthetic seeds from here on are reserved for validation; training pools must stay below."""
-CROP_MARGIN = 8
-"""Voxels of background kept around the brain's bounding box in cached synthetic cases."""
+CROP_MARGIN = BRAIN_BOX_MARGIN
+"""Voxels of background kept around the brain's bounding box in cached synthetic cases (as at inference)."""
 
 
 class CaseSource(Protocol):
@@ -85,13 +85,8 @@ def synthetic_case_arrays(
     del case
     if not np.array_equal(images, np.clip(np.rint(images), 0, np.iinfo(np.int16).max)):
         raise BrainSegError(f"synthetic case {seed}: intensities are not whole numbers in the int16 range")
-    inside = brain_mask(images) | (labels > 0)
-    box = np.zeros((3, 2), dtype=np.int64)
-    for axis in range(3):
-        hits = np.flatnonzero(inside.any(axis=tuple(a for a in range(3) if a != axis)))
-        start, stop = (hits[0], hits[-1] + 1) if hits.size else (0, inside.shape[axis])
-        box[axis] = (max(start - margin, 0), min(stop + margin, inside.shape[axis]))
-    crop = tuple(slice(int(a), int(b)) for a, b in box)
+    crop = brain_box(brain_mask(images) | (labels > 0), margin)
+    box = np.array([(c.start, c.stop) for c in crop], dtype=np.int64)
     affine = frame.canonical_affine.copy()
     affine[:3, 3] += affine[:3, :3] @ box[:, 0]
     return {
@@ -237,6 +232,60 @@ class SyntheticPool:
         return (self[i] for i in range(self.num_cases))
 
 
+class ConcatSource:
+    """Several case sources read as one: case ``i`` of the first, then of the second, and so on."""
+
+    def __init__(self, sources: list[CaseSource]) -> None:
+        self.sources = [source for source in sources if len(source)]
+        if not self.sources:
+            raise BrainSegError("ConcatSource: every source is empty")
+
+    def __len__(self) -> int:
+        return sum(len(source) for source in self.sources)
+
+    def _locate(self, index: int) -> tuple[CaseSource, int]:
+        index = _check_index(index, len(self), "ConcatSource")
+        for source in self.sources:
+            if index < len(source):
+                return source, index
+            index -= len(source)
+        raise AssertionError("unreachable")  # _check_index bounds the index
+
+    def case_name(self, index: int) -> str:
+        source, local = self._locate(index)
+        return source.case_name(local)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        source, local = self._locate(index)
+        return source[local]
+
+
+def training_pool(
+    cache_dir: Path,
+    num_cases: int,
+    seed: int,
+    realistic_share: float,
+    *,
+    shape: tuple[int, int, int] = BRATS_SHAPE,
+) -> ConcatSource:
+    """The synthetic training cases: domain-randomized ones, then a ``realistic_share`` with textbook contrast.
+
+    Seeds ``seed .. seed + num_cases - 1``, each used once (so the two parts differ in anatomy and tumor
+    as well as contrast). Domain randomization teaches robustness to scanners and protocols; the realistic
+    part keeps the contrasts real scans have in front of the network from the first steps.
+    """
+    if not 0.0 <= realistic_share <= 1.0:
+        raise BrainSegError(f"realistic_share must be in [0, 1], got {realistic_share!r}")
+    realistic = round(num_cases * realistic_share)
+    randomized = num_cases - realistic
+    pools = []
+    if randomized:
+        pools.append(SyntheticPool(cache_dir, randomized, seed, domain_randomized=True, shape=shape))
+    if realistic:
+        pools.append(SyntheticPool(cache_dir, realistic, seed + randomized, domain_randomized=False, shape=shape))
+    return ConcatSource(pools)
+
+
 def validation_cases(
     cache_dir: Path, num_cases: int, seed: int = VALIDATION_SEED_START, *, shape: tuple[int, int, int] = BRATS_SHAPE
 ) -> SyntheticPool:
@@ -351,6 +400,7 @@ class PatchDataset(Dataset):
         tumor_probability: share of patches centred on a tumor voxel.
         cache_cases: normalized cases kept in memory per process (~60 MB each at full size).
         transforms: augmentation used instead of the default when ``augment`` is true.
+        edge_artifacts: add :class:`~brainseg.training.augment.BrainEdgeArtifact` to the default augmentation.
 
     Items are dicts: ``images`` (4, P, P, P) float32 tensor, ``target`` (3, P, P, P) float32 region masks
     (WT, TC, ET), ``labels`` (P, P, P) int64 internal labels, ``case`` the case name.
@@ -368,6 +418,7 @@ class PatchDataset(Dataset):
         tumor_probability: float = 0.7,
         cache_cases: int = 4,
         transforms: Compose | None = None,
+        edge_artifacts: bool = False,
     ) -> None:
         if len(source) == 0:
             raise BrainSegError("PatchDataset: the case source is empty")
@@ -383,7 +434,7 @@ class PatchDataset(Dataset):
         self.patch_size = int(patch_size)
         self.normalization = check_method(normalization)
         self.augment = bool(augment)
-        self.transforms = (transforms or default_augmentation()) if augment else None
+        self.transforms = (transforms or default_augmentation(edge_artifacts)) if augment else None
         self.seed = int(seed)
         self.samples_per_epoch = int(samples_per_epoch)
         self.tumor_probability = float(tumor_probability)

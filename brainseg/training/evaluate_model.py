@@ -19,7 +19,7 @@ from brainseg.inference import logits_to_labels, predict_volume
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics import evaluate
-from brainseg.preprocess.normalize import normalize
+from brainseg.preprocess.normalize import brain_box, brain_mask, normalize
 from brainseg.training.data import BratsFolderSet, validation_cases
 
 TEST_SEED = 2 * 10**6
@@ -51,7 +51,12 @@ def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tup
         return [(images, labels, (1.0, 1.0, 1.0)) for images, labels in held_out]
     folder = BratsFolderSet(Path(data))
     cases = [load_case(path) for path in folder.folders]
-    return [(case.images, case.truth, case.spacing) for case in cases]
+    # Cropped to the brain plus a margin, as the synthetic cases are and as the Segmenter runs the networks.
+    boxes = [brain_box(brain_mask(case.images)) for case in cases]
+    return [
+        (case.images[(slice(None), *box)], case.truth[box], case.spacing)
+        for case, box in zip(cases, boxes, strict=True)
+    ]
 
 
 def evaluate_model(name: str, checkpoint: str, cases: list, device: str = "cpu") -> EvaluationRow:

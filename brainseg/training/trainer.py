@@ -33,7 +33,7 @@ from brainseg.losses import create_loss
 from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.models import SegmentationModel, create
 from brainseg.preprocess.normalize import normalize
-from brainseg.training.data import BratsFolderSet, PatchDataset, SyntheticPool, validation_cases
+from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, validation_cases
 from brainseg.training.logbook import append_row, truncate_after, write_curves
 from brainseg.training.recipe import DIV_FACTOR, INITIAL_LR, RECIPES, build_optimizer
 from brainseg.training.tasks import TrainingStep
@@ -53,8 +53,15 @@ class TrainConfig:
         patch_size: edge of the cubic training patches (divisible by 16).
         peak_lr: the schedule's peak rate before group multipliers (A.1: 20 x 5e-5).
         train_cases: synthetic cases in the training pool (cached under ``cache``).
+        realistic_share: share of them with realistic contrast; the rest are domain-randomized.
         val_cases, val_every: fixed synthetic validation cases, and how often (steps) they are scored.
+        cache_cases: normalized cases each loader process keeps in memory (~75 MB each at full size); as
+            many as there are training cases makes every patch after the first epoch's a cache hit.
+        tumor_probability: share of patches centred on a tumor voxel (the rest on any brain voxel).
+        edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
         synth_shape: grid of generated cases (same field of view, larger voxels), e.g. [60, 60, 40] for tests.
+        init: start from this checkpoint's weights (any source ``load_checkpoint`` takes); its variant and
+            size must be the run's. The schedule, optimizer and data start afresh.
         stop_after: train at most this many steps now (checkpointing at the end), e.g. to fit a time box.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     """
@@ -68,14 +75,19 @@ class TrainConfig:
     batch_size: int = 1
     peak_lr: float = INITIAL_LR * DIV_FACTOR
     train_cases: int = 32
+    realistic_share: float = 0.0
     val_cases: int = 2
     val_every: int = 100
     log_every: int = 10
     seed: int = 0
     workers: int = 1
+    cache_cases: int = 4
+    tumor_probability: float = 0.7
+    edge_artifacts: bool = False
     device: str = "auto"
     cache: str = ".cache/synth"
     synth_shape: list[int] | None = None  # None: the BraTS grid; smaller grids make quick smoke runs
+    init: str | None = None  # a checkpoint source to start from instead of random weights (fine-tuning)
     stop_after: int | None = None  # stop this session after so many steps; rerun the command to continue
 
 
@@ -103,10 +115,11 @@ def _shape(config: TrainConfig) -> dict:
 
 def _training_source(config: TrainConfig):
     if config.data == "synth":
-        pool = SyntheticPool(
-            Path(config.cache) / "train", config.train_cases, config.seed, domain_randomized=True, **_shape(config)
+        pool = training_pool(
+            Path(config.cache) / "train", config.train_cases, config.seed, config.realistic_share, **_shape(config)
         )
-        pool.prepare(workers=max(config.workers, 1))
+        for part in pool.sources:
+            part.prepare(workers=max(config.workers, 1))
         return pool
     return BratsFolderSet(Path(config.data))
 
@@ -160,8 +173,16 @@ def train(config: TrainConfig) -> dict:
     rng = np.random.default_rng(config.seed + rank)
 
     model = create(config.model, config.size).to(device)
+    if config.init:
+        start = load_checkpoint(config.init).model
+        if (start.config.variant, start.config.size) != (config.model, config.size):
+            raise BrainSegError(
+                f"--init {config.init}: a {start.config.variant} ({start.config.size}) checkpoint, "
+                f"not {config.model} ({config.size})"
+            )
+        model.load_state_dict(start.state_dict())
     optimizer, scheduler = build_optimizer(model, config.steps, config.peak_lr)
-    step, best = 0, -1.0
+    step, best, earlier_seconds = 0, -1.0, 0.0
     last_dir = run_dir / "checkpoints" / "last"
     if (last_dir / STATE_FILE).is_file():
         loaded = load_checkpoint(f"local-dir:{last_dir}", device=device).model
@@ -170,6 +191,7 @@ def train(config: TrainConfig) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, best = state["step"], state["best"]
+        earlier_seconds = state.get("seconds", 0.0)  # training time of the sessions before this resume
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         if rank == 0:
@@ -189,6 +211,9 @@ def train(config: TrainConfig) -> dict:
         augment=True,
         seed=config.seed,
         samples_per_epoch=max(config.steps * config.batch_size, 1),
+        tumor_probability=config.tumor_probability,
+        cache_cases=config.cache_cases,
+        edge_artifacts=config.edge_artifacts,
     )
     steps_per_epoch = len(dataset) // (config.batch_size * world)
     val_cases = list(_validation_source(config)) if rank == 0 else []
@@ -230,7 +255,8 @@ def train(config: TrainConfig) -> dict:
                 if step % config.val_every == 0 or step in (config.steps, stop):
                     last_val = validate(model, val_cases, device)
                     append_row(run_dir, {"step": step, "val": last_val})
-                    metadata = _metadata(config, step, time.perf_counter() - started, last_val, device)
+                    seconds = earlier_seconds + time.perf_counter() - started
+                    metadata = _metadata(config, step, seconds, last_val, device)
                     mean = float(np.mean(list(last_val.values())))
                     if mean > best:
                         best = mean
@@ -242,6 +268,7 @@ def train(config: TrainConfig) -> dict:
                         "best": best,
                         "rng": rng.bit_generator.state,
                         "torch_rng": torch.get_rng_state(),
+                        "seconds": seconds,
                     }
                     _save(model, last_dir, metadata, state)
                     write_curves(run_dir, f"{config.model} ({config.size}) on {config.data}")
@@ -272,7 +299,8 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
     )
     return {
         "training": {
-            "data": "synthetic, domain-randomized (brainseg.synth)"
+            "data": f"synthetic (brainseg.synth), {config.train_cases} cases, "
+            f"{1 - config.realistic_share:.0%} domain-randomized, the rest realistic contrast"
             if config.data == "synth"
             else f"BraTS-layout folder {config.data}",
             "recipe": (
@@ -283,7 +311,12 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
             "hardware": hardware,
             "command": (
                 f"brainseg train --model {config.model} --size {config.size} --data {config.data} "
-                f"--steps {config.steps} --patch-size {config.patch_size} --seed {config.seed}"
+                f"--steps {config.steps} --patch-size {config.patch_size} --batch-size {config.batch_size} "
+                f"--lr {config.peak_lr:g} --train-cases {config.train_cases} "
+                f"--realistic-share {config.realistic_share:g} "
+                f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
+                + (" --edge-artifacts" if config.edge_artifacts else "")
+                + (f" --init {config.init}" if config.init else "")
             ),
         },
         "metrics": {"validation": f"{config.val_cases} fixed synthetic cases (realistic contrast)", "dice": val},

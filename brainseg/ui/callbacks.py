@@ -26,12 +26,12 @@ import numpy as np
 from brainseg.errors import CaseFilesError
 from brainseg.io import case_summary, format_summary, load_case
 from brainseg.io.naming import SEQUENCES
-from brainseg.labels import SUBREGIONS, region_mask
+from brainseg.labels import SUBREGIONS
 from brainseg.ui.examples import ExampleLibrary, LoadedCase, prepare
 from brainseg.viz import FILL_REGIONS, PLANES, ViewOptions
 from brainseg.viz.heatmap import colorbar_html
 from brainseg.viz.overlay import DIFFERENCE_COLORS, DIFFERENCE_NAMES
-from brainseg.viz.slices import layout, native_to_voxel
+from brainseg.viz.slices import layout, native_to_voxel, tumor_cursor
 
 if TYPE_CHECKING:
     from brainseg.ui.segmentation import Run
@@ -179,11 +179,8 @@ def open_case(loaded: LoadedCase, origin: str) -> tuple[Session, Cursor]:
 def start_cursor(loaded: LoadedCase) -> Cursor:
     """The tumor's centre of mass (snapped into the tumor) if the truth has one, else the brain's box centre."""
     truth = loaded.case.truth
-    if truth is not None and truth.any():
-        tumor = np.argwhere(region_mask(truth, "WT"))  # (N, 3)
-        centre = tumor.mean(axis=0)
-        nearest = tumor[np.argmin(((tumor - centre) ** 2).sum(axis=1))]
-        return tuple(int(v) for v in nearest)  # type: ignore[return-value]
+    if truth is not None and (cursor := tumor_cursor(truth)) is not None:
+        return cursor
     brain = loaded.renderer.grey[SEQUENCES[1]] > 0
     if not brain.any():
         return loaded.renderer.center

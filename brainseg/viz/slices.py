@@ -216,3 +216,20 @@ def shared_canvas(
 
 def _source_indices(display: int, native: int) -> np.ndarray:
     return np.minimum(((np.arange(display) + 0.5) * native / display).astype(np.int64), native - 1)
+
+
+def tumor_cursor(labels: np.ndarray) -> tuple[int, int, int] | None:
+    """The voxel of the tumor (any label > 0) nearest its centre of mass, or None without tumor.
+
+    Args:
+        labels: (X, Y, Z) internal labels, canonical RAS.
+
+    Returns:
+        RAS voxel (x, y, z) inside the tumor (a centre of mass may fall outside a ring or several foci).
+    """
+    tumor = np.argwhere(labels > 0)  # (N, 3)
+    if not len(tumor):
+        return None
+    centre = tumor.mean(axis=0)
+    nearest = tumor[np.argmin(((tumor - centre) ** 2).sum(axis=1))]
+    return tuple(int(v) for v in nearest)  # type: ignore[return-value]

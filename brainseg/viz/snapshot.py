@@ -43,3 +43,32 @@ def compose_snapshot(
             x += view.shape[1] + GAP
         y += max(v.shape[0] for v in row) + GAP
     return sheet
+
+
+def case_figure(
+    images: np.ndarray,
+    spacing: tuple[float, float, float],
+    labels: np.ndarray,
+    caption: Sequence[str] = (),
+    sequences: Sequence[str] = ("FLAIR", "T1ce"),
+    max_size: int = 320,
+) -> Image.Image:
+    """Tri-planar overlays of ``labels`` through the tumor's centre, one row per background sequence.
+
+    Args:
+        images: (4, X, Y, Z) intensities, canonical RAS, channels T1, T1ce, T2, FLAIR.
+        spacing: voxel size (mm) along X, Y, Z.
+        labels: (X, Y, Z) uint8 internal labels (0, 1 NCR, 2 ED, 3 ET) on the same grid.
+        caption: lines above the views.
+        sequences: background of each row.
+        max_size: longest side of a view in pixels.
+
+    Without tumor the views go through the middle of the volume (and the caption should say so).
+    """
+    from brainseg.viz.render import CaseRenderer  # imported here: the app imports this module for its export
+    from brainseg.viz.slices import tumor_cursor
+
+    renderer = CaseRenderer(images, spacing, max_size=max_size)
+    cursor = tumor_cursor(labels) or renderer.center
+    rows = [list(renderer.render_all(cursor, sequence, labels=labels).values()) for sequence in sequences]
+    return compose_snapshot(rows, caption, font_size=14)

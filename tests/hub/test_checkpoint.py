@@ -7,6 +7,7 @@ import textwrap
 import pytest
 import torch
 
+from brainseg.cli import main
 from brainseg.hub import CheckpointError, file_sha256, load_checkpoint, parse_source, save_checkpoint
 from tests.hub.hubcache import write_hub_cache
 from tests.hub.tiny_variant import TinyConfig, TinyModel, registered_tiny_variant
@@ -46,6 +47,32 @@ def test_local_dir_round_trip_is_bit_identical(tmp_path):
     assert loaded.metadata["training"] == {"steps": 3}
     card = (folder / "README.md").read_text()
     assert "Research and teaching only. Not for clinical use" in card and '"steps": 3' in card
+
+
+def test_export_in_half_precision_keeps_metadata_and_adds_metrics(tmp_path, capsys):
+    torch.manual_seed(1)
+    model = TinyModel(TinyConfig(channels=64))  # big enough that the header is small next to the weights
+    run = save_checkpoint(model, tmp_path / "run" / "best", metadata={"training": {"steps": 7}})
+    metrics = tmp_path / "table.json"
+    metrics.write_text(json.dumps([{"name": "tiny", "dice": {"WT": 0.5}}]))
+    notes = ["--note", "misses tiny lesions", "--note", "trained on synthetic cases"]
+    code = main(["export-checkpoint", f"local-dir:{run}", str(tmp_path / "bundle"), "--metrics", str(metrics), *notes])
+    assert code == 0 and "wrote" in capsys.readouterr().out
+    bundle = tmp_path / "bundle"
+    full, half = (folder / "model.safetensors" for folder in (run, bundle))
+    assert 0.45 < half.stat().st_size / full.stat().st_size < 0.6
+    loaded = load_checkpoint(f"local-dir:{bundle}")
+    assert loaded.metadata["training"] == {"steps": 7} and loaded.metadata["storage_dtype"] == "float16"
+    assert loaded.metadata["metrics"]["evaluation"][0]["dice"] == {"WT": 0.5}
+    card = (bundle / "README.md").read_text()
+    assert "float16" in card and '"WT": 0.5' in card
+    assert "## Limitations\n- misses tiny lesions\n- trained on synthetic cases\n" in card
+    for name, tensor in model.state_dict().items():
+        restored = loaded.model.state_dict()[name]
+        assert restored.dtype == tensor.dtype, name  # float32 again in memory
+        assert torch.allclose(restored, tensor, rtol=1e-3, atol=1e-4), name
+    assert main(["export-checkpoint", f"local-dir:{run}", str(tmp_path / "b2"), "--metrics", str(run)]) == 2
+    assert "error: --metrics" in capsys.readouterr().err
 
 
 def test_mismatched_config_is_a_clear_error(tmp_path):

@@ -10,6 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from brainseg.cli import main
 from brainseg.hub import save_checkpoint
@@ -87,11 +88,19 @@ def test_explicit_sequence_files(case_folder, tmp_path, capsys):
     with registered_pointwise_variant():
         checkpoint = pointwise_checkpoint(tmp_path / "pointwise")
         args = [f"--{s}={p}" for s, p in files.items()]
-        status = main(["predict", *args, "--model", f"local-dir:{checkpoint}", "--out", str(tmp_path / "out")])
+        out = tmp_path / "out"
+        status = main(["predict", *args, "--model", f"local-dir:{checkpoint}", "--out", str(out), "--snapshot"])
     assert status == 0, capsys.readouterr().err
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    report = json.loads((out / "report.json").read_text())
     assert report["case"]["files"]["T1ce"] == files["t1ce"].name
     assert report["target_regions"] == ["WT", "TC", "ET"] and report["prompt"] is None
+    assert "overlay.png" in capsys.readouterr().out
+    # Two rows (FLAIR, T1ce) of three views through the predicted tumor, in its colours, under a caption.
+    overlay = np.asarray(Image.open(out / "overlay.png").convert("RGB")).astype(int)
+    assert overlay.shape[1] > overlay.shape[0] > 200
+    assert report["regions"]["ET"]["voxels"] > 0
+    red, green, blue = overlay.transpose(2, 0, 1)
+    assert ((red > 180) & (green > 150) & (blue < red - 60)).sum() > 200  # ET's yellow over grey
 
 
 @pytest.mark.parametrize(

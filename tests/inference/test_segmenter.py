@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import nibabel as nib
@@ -18,6 +19,7 @@ from brainseg.inference.segmenter import Segmenter, clear_segmenters, get_segmen
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.models import create, list_models
+from brainseg.preprocess import normalize
 from brainseg.text.prompts import PromptRefused
 from tests.inference.helpers import ForwardCounter, pointwise_checkpoint, registered_pointwise_variant, write_brain_case
 
@@ -152,6 +154,32 @@ def test_second_prompt_reuses_everything(pointwise_source, brain_case, brain_cas
     assert counter.calls == 1
     with pytest.raises(ValueError, match="read-only"):
         second.labels[0, 0, 0] = 1
+
+
+def test_the_network_sees_the_brain_box_and_outputs_are_pasted_back(pointwise_source, brain_case):
+    segmenter = Segmenter(pointwise_source, "cpu")
+    shapes = []
+    handle = segmenter.model.register_forward_hook(lambda module, args, out: shapes.append(tuple(args[0].shape)))
+    padded = np.pad(brain_case.images, ((0, 0), (30, 30), (0, 0), (0, 0)))  # 30 empty voxels left and right
+    brain_case = dataclasses.replace(brain_case, images=padded)
+    result = segmenter.segment(brain_case)
+    handle.remove()
+    brain = np.any(brain_case.images != 0, axis=0)
+    boxes = []
+    for axis in range(3):
+        present = np.flatnonzero(brain.any(axis=tuple(a for a in range(3) if a != axis)))
+        boxes.append(min(present[-1] + 8 + 1, brain.shape[axis]) - max(present[0] - 8, 0))
+        assert boxes[-1] <= shapes[0][2 + axis] < boxes[-1] + 16, (axis, boxes, shapes)  # padded to a multiple of 16
+    assert len(shapes) == 1 and boxes != list(brain.shape)  # the tiny case has background to crop
+    assert result.labels.shape == brain.shape and result.probabilities.shape == (3, *brain.shape)
+    assert not result.probabilities[:, ~brain].any()
+    assert all(a.shape == brain.shape for a in result.attention.values())
+    # The pointwise model's answer does not depend on the crop: inside the brain it is its plain answer.
+    normalized = normalize(brain_case.images, segmenter.model.config.data.normalization)
+    with torch.no_grad():
+        plain = torch.sigmoid(segmenter.model(torch.from_numpy(normalized)[None]).logits)[0].numpy()
+    np.testing.assert_allclose(result.probabilities[0][brain], plain[0][brain], atol=1e-5)
+    assert any("cropped to the brain's bounding box plus 8 voxels" in step for step in result.preprocessing)
 
 
 def test_another_case_runs_again_and_the_cache_keeps_one_case(pointwise_source, brain_case, tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from brainseg.errors import BrainSegError
 from brainseg.labels import ED, ET, NCR
 from brainseg.training.augment import (
+    BrainEdgeArtifact,
     Compose,
     RandomFlip,
     RandomGamma,
@@ -184,11 +185,33 @@ def test_region_contrast_stretch_p0_and_no_tumor():
         (lambda: RandomGamma((0.0, 1.2)), "gamma_range"),
         (lambda: RegionContrastStretch({"XX": 1.2}), "unknown region 'XX'"),
         (lambda: RegionContrastStretch(channels=(4,)), "channels"),
+        (lambda: BrainEdgeArtifact(max_width=0), "max_width"),
+        (lambda: BrainEdgeArtifact(p=-0.1), "probability"),
     ],
 )
 def test_bad_arguments(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_brain_edge_artifact_shifts_a_thin_rim_and_never_tumor_or_background():
+    images = np.zeros((4, 20, 20, 20), dtype=np.float32)
+    images[:, 3:17, 3:17, :] = 1.0  # a brain box that runs through the patch's top and bottom faces
+    labels = np.zeros((20, 20, 20), dtype=np.uint8)
+    labels[3:6, 8:12, 8:12] = ED  # tumor touching the edge
+    out = BrainEdgeArtifact(max_width=1, offset_range=(2.0, 2.0), p=1.0)(
+        {"images": images, "labels": labels}, np.random.default_rng(0)
+    )
+    changed = np.any(out["images"] != images, axis=0)
+    assert np.all(out["images"][:, changed] == 3.0)
+    expected = np.zeros((20, 20, 20), dtype=bool)
+    expected[3:17, 3:17, :] = True
+    expected[4:16, 4:16, :] = False  # one voxel thick on the four brain faces, none on the patch's faces
+    expected &= labels == 0
+    np.testing.assert_array_equal(changed, expected)
+    assert np.array_equal(images[:, 10, 10, 10], [1, 1, 1, 1])  # input untouched
+    unchanged = BrainEdgeArtifact(p=0.0)({"images": images, "labels": labels}, np.random.default_rng(0))
+    np.testing.assert_array_equal(unchanged["images"], images)
 
 
 def test_compose_is_deterministic_for_a_seed():
@@ -201,6 +224,7 @@ def test_compose_is_deterministic_for_a_seed():
     others = [augment(sample, np.random.default_rng(seed))["images"] for seed in range(12, 17)]
     assert any(not np.array_equal(first["images"], other) for other in others)
     assert isinstance(augment, Compose) and len(augment.transforms) == 4
+    assert isinstance(default_augmentation(edge_artifacts=True).transforms[-1], BrainEdgeArtifact)
 
 
 def coordinate_volume(shape) -> tuple[np.ndarray, np.ndarray]:

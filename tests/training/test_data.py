@@ -14,6 +14,7 @@ from brainseg.io import load_case
 from brainseg.labels import region_mask
 from brainseg.synth import generate_case, write_case
 from brainseg.training import VALIDATION_SEED_START, BratsFolderSet, PatchDataset, SyntheticPool, validation_cases
+from brainseg.training.data import training_pool
 from tests.casefiles import write_case as write_tiny_case
 
 TINY = (60, 60, 40)  # the BraTS field of view in 4 mm voxels: ~0.4 s a case
@@ -88,6 +89,28 @@ def test_validation_cases_are_fixed_realistic_and_disjoint(tmp_path):
     largest_training = SyntheticPool(tmp_path, VALIDATION_SEED_START, 0)
     assert set(val.seeds).isdisjoint(largest_training.seeds)
     assert validation_cases(tmp_path, 5).path(4) == val.path(4)  # the same files every time
+
+
+def test_training_pool_mixes_randomized_and_realistic_cases_with_distinct_seeds(pool):
+    mixed = training_pool(pool.cache_dir, 4, SEED, realistic_share=0.5, shape=TINY)
+    randomized, realistic = mixed.sources
+    assert (randomized.domain_randomized, realistic.domain_randomized) == (True, False)
+    assert list(randomized.seeds) + list(realistic.seeds) == [SEED, SEED + 1, SEED + 2, SEED + 3]
+    assert len(mixed) == 4 and [mixed.case_name(i) for i in (0, 3, -1)] == [
+        f"synth-{SEED:07d}",
+        f"synth-{SEED + 3:07d}",
+        f"synth-{SEED + 3:07d}",
+    ]
+    images, _ = mixed[1]  # the pool fixture's second case, already cached
+    np.testing.assert_array_equal(images, pool[1][0])
+    realistic_images, _ = mixed[2]  # generated on first use, textbook contrast
+    assert realistic_images.shape[0] == 4 and realistic.path(0).exists()
+    assert [len(s) for s in training_pool(pool.cache_dir, 3, SEED, 0.0, shape=TINY).sources] == [3]
+    assert [len(s) for s in training_pool(pool.cache_dir, 3, SEED, 1.0, shape=TINY).sources] == [3]
+    with pytest.raises(IndexError, match="out of range for 4 cases"):
+        mixed[4]
+    with pytest.raises(BrainSegError, match=r"realistic_share must be in \[0, 1\]"):
+        training_pool(pool.cache_dir, 3, SEED, 1.5)
 
 
 # --------------------------------------------------------------------------------------------------

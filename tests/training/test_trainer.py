@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from brainseg.hub import load_checkpoint
+from brainseg.hub import load_checkpoint, save_checkpoint
 from brainseg.models import create
 from brainseg.training.trainer import epoch_indices
 
@@ -65,6 +65,27 @@ def test_resume_continues_exactly(tmp_path, cache):
         assert torch.equal(value, resumed[key]), key
     # Same log too: validation scores at steps 2, 4, 6 and the final loss row.
     assert (chunked / "metrics.jsonl").read_text() == (whole / "metrics.jsonl").read_text()
+
+
+def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path, cache):
+    torch.manual_seed(3)
+    start = create("unet3d", "demo")
+    save_checkpoint(start, tmp_path / "start")
+    options = ["--model", "unet3d", "--steps", "1", "--val-every", "1", "--lr", "1e-9", "--realistic-share", "0.5"]
+    train(tmp_path / "tuned", cache, *options, "--init", f"local-dir:{tmp_path / 'start'}")
+    tuned = load_checkpoint(f"local-dir:{tmp_path / 'tuned' / 'checkpoints' / 'last'}")
+    for key, value in start.state_dict().items():  # one step at a negligible rate: still the start
+        if value.is_floating_point():
+            assert torch.allclose(value, tuned.model.state_dict()[key], atol=1e-6), key
+    assert "--init local-dir:" in tuned.metadata["training"]["command"]
+    assert "--realistic-share 0.5" in tuned.metadata["training"]["command"]
+    save_checkpoint(create("msfen", "demo"), tmp_path / "other")
+    command = [sys.executable, "-m", "brainseg.cli", "train", "--out", str(tmp_path / "bad"), "--cache", str(cache)]
+    command += [*TINY, *options, "--init", f"local-dir:{tmp_path / 'other'}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --init local-dir:")
+    assert "a msfen (demo) checkpoint, not unet3d (demo)" in result.stderr
 
 
 def test_epoch_order_is_seeded_and_split_across_processes():

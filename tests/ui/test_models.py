@@ -6,6 +6,7 @@ from brainseg.errors import BrainSegError
 from brainseg.hub import save_checkpoint
 from brainseg.hub.sources import CheckpointError
 from brainseg.models import create, list_models
+from brainseg.ui import models
 from brainseg.ui.models import (
     DEFAULT_MODEL,
     SOURCES_ENV,
@@ -61,10 +62,9 @@ def test_a_local_checkpoint_is_available_with_its_size_and_parameter_count(tmp_p
     assert "s per BraTS-size case on cpu" in card
 
 
-def test_a_missing_checkpoint_is_listed_and_explained(tmp_path):
-    choice = describe("msfen", "msfen")  # nothing is bundled under that name in a test's eyes
-    if choice.available:
-        pytest.skip("a checkpoint for msfen is bundled")
+def test_a_missing_checkpoint_is_listed_and_explained(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "BUNDLED_DIR", tmp_path / "nothing-bundled")  # whatever the repo ships
+    choice = describe("msfen", "msfen")
     assert choice.label == "msfen (no checkpoint yet)"
     assert "⚠ no trained checkpoint for msfen is bundled yet" in choice_markdown(choice)
     with pytest.raises(CheckpointMissing, match="^no trained checkpoint for msfen is bundled yet; pick another"):
