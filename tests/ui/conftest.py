@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from brainseg.hub import save_checkpoint
+from brainseg.hub.sources import BUNDLED_DIR
 from brainseg.models import create
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.models import DEFAULT_MODEL, SOURCES_ENV
@@ -36,8 +37,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def demo_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained ``clip-unet3d`` demo checkpoint (Hub layout) in a temporary folder: real weights, real
-    loading, nothing downloaded. Its predictions mean nothing; the tests check the plumbing around them."""
+    """The bundled ``clip-unet3d`` demo checkpoint, or where none is bundled an untrained one (Hub layout) in a
+    temporary folder: real weights, real loading, nothing downloaded. The tests check the plumbing around
+    the predictions (the bundled checkpoint's quality is tested in tests/inference/test_bundled_default.py)."""
+    if (BUNDLED_DIR / DEFAULT_MODEL / "model.safetensors").is_file():
+        return BUNDLED_DIR / DEFAULT_MODEL
     torch.manual_seed(0)
     return save_checkpoint(create(DEFAULT_MODEL, "demo"), tmp_path_factory.mktemp("checkpoints") / DEFAULT_MODEL)
 
