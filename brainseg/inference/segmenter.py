@@ -77,6 +77,7 @@ class _CaseEntry:
     images: weakref.ref
     normalized: np.ndarray  # (4, X, Y, Z) float32, model channel order and normalization
     brain: np.ndarray  # (X, Y, Z) bool
+    box: tuple[slice, slice, slice]  # the brain's bounding box plus a margin: what the network sees
     warnings: list[str]
     probabilities: np.ndarray | None = None  # (3, X, Y, Z) nested, masked
     labels: np.ndarray | None = None
@@ -221,7 +222,8 @@ class Segmenter:
                 f"{fraction:.0%} of the volume is nonzero in some sequence: the images look not skull-stripped; "
                 "the models expect skull-stripped, co-registered BraTS-like input"
             )
-        entry = _CaseEntry(key, weakref.ref(images), normalized, brain, warnings)
+        # The network sees the brain plus a margin, as in training (see brain_box).
+        entry = _CaseEntry(key, weakref.ref(images), normalized, brain, brain_box(brain), warnings)
         self._cache[entry.key] = entry
         while len(self._cache) > self.cache_cases:
             self._cache.popitem(last=False)
@@ -286,11 +288,10 @@ class Segmenter:
             notify(0.05 + 0.9 * fraction, f"{self.info['model']}: {message}")
 
         run = _run_on_gpu if self.device.type == "cuda" else run_passes
-        box = brain_box(entry.brain)  # the network sees the brain plus a margin, as in training
         try:
-            cropped = entry.normalized[(slice(None), *box)]  # (4, x, y, z)
+            cropped = entry.normalized[(slice(None), *entry.box)]  # (4, x, y, z)
             outputs = run(self.model, cropped, self.device, self.run_config, mirrored, progress)
-            return [_paste(output, box, entry.brain.shape) for output in outputs]
+            return [_paste(output, entry.box, entry.brain.shape) for output in outputs]
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise InferenceError(
@@ -343,16 +344,16 @@ class Segmenter:
             interpretation=interpretation,
             target_regions=tuple(interpretation.regions),
             timings=timings,
-            preprocessing=self._preprocessing_steps(case, uncertainty),
+            preprocessing=self._preprocessing_steps(case, entry.box, uncertainty),
             postprocessing=self._postprocessing_steps(uncertainty),
             warnings=warnings,
             from_cache=from_cache,
         )
 
-    def _preprocessing_steps(self, case: Case, uncertainty: bool) -> list[str]:
+    def _preprocessing_steps(self, case: Case, box: tuple[slice, ...], uncertainty: bool) -> list[str]:
         data = self.model.config.data
         frame = case.frame
-        cropped = tuple(b.stop - b.start for b in brain_box(brain_mask(case.images)))
+        cropped = tuple(b.stop - b.start for b in box)
         steps = [
             f"reoriented from the input grid ({'x'.join(map(str, frame.input_shape))}, {frame.input_orientation}) "
             f"to canonical RAS ({'x'.join(map(str, case.shape))}): axes permuted and flipped only, no interpolation",

@@ -51,6 +51,20 @@ class Page:
     heat_images: dict[str, gr.Image]
 
 
+def _view_image(label: str, elem_id: str, **layout) -> gr.Image:
+    """A server-rendered view (PNG, not editable, downloadable, full screen); ``layout`` e.g. ``min_width``."""
+    return gr.Image(
+        label=label,
+        show_label=False,
+        format="png",
+        interactive=False,
+        buttons=["download", "fullscreen"],
+        elem_id=elem_id,
+        elem_classes="bs-view",
+        **layout,
+    )
+
+
 def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default_model: str) -> Page:
     """Create every component inside the current ``gr.Blocks`` context and return them.
 
@@ -153,15 +167,7 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
     with gr.Row(equal_height=True):
         for plane in PLANES:
             with gr.Column(min_width=240):
-                page.images[plane] = gr.Image(
-                    label=plane.capitalize(),
-                    show_label=False,
-                    format="png",
-                    interactive=False,
-                    buttons=["download", "fullscreen"],
-                    elem_id=f"bs-view-{plane}",
-                    elem_classes="bs-view",
-                )
+                page.images[plane] = _view_image(plane.capitalize(), f"bs-view-{plane}")
                 page.sliders[plane] = gr.Slider(
                     0, 1, value=0, step=1, label=SLIDER_LABELS[plane], buttons=[], elem_id=f"bs-slider-{plane}"
                 )
@@ -181,16 +187,8 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
                 page.colorbar = gr.HTML(NO_HEAT, elem_id="bs-colorbar")
             with gr.Row(equal_height=True):
                 for plane in PLANES:
-                    page.heat_images[plane] = gr.Image(
-                        label=f"{plane.capitalize()} map",
-                        show_label=False,
-                        format="png",
-                        interactive=False,
-                        buttons=["download", "fullscreen"],
-                        elem_id=f"bs-heat-{plane}",
-                        elem_classes="bs-view",
-                        min_width=240,
-                    )
+                    label = f"{plane.capitalize()} map"
+                    page.heat_images[plane] = _view_image(label, f"bs-heat-{plane}", min_width=240)
         with gr.Tab("3D", elem_id="bs-tab-3d"):
             page.plot = gr.Plot(label="Predicted regions in 3D", show_label=False, elem_id="bs-plot")
         with gr.Tab("Scores & timings", elem_id="bs-tab-metrics"):
