@@ -140,12 +140,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         init=args.init,
         edge_artifacts=args.edge_artifacts,
+        loss=args.loss,
+        model_overrides=_model_overrides(args.set or []),
         **({"peak_lr": args.lr} if args.lr is not None else {}),
     )
     summary = train(config)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary, indent=2))
     return 0
+
+
+def _model_overrides(pairs: list[str]) -> dict | None:
+    """``--set FIELD=VALUE`` pairs as a dict; VALUE is JSON (``false``, ``8``, ``"text"``) or else a plain string."""
+    overrides = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not field:
+            raise UsageError(f"--set {pair!r}: expected FIELD=VALUE, e.g. --set pixel_fusion=false")
+        try:
+            overrides[field] = json.loads(value)
+        except ValueError:
+            overrides[field] = value
+    return overrides or None
 
 
 def _cmd_evaluate_model(args: argparse.Namespace) -> int:
@@ -155,11 +171,17 @@ def _cmd_evaluate_model(args: argparse.Namespace) -> int:
         raise UsageError("give --model NAME (a bundled checkpoint) or --checkpoint SOURCE")
     cases = test_cases(args.data, Path(args.cache))
     checkpoints = args.checkpoint or [args.model]
-    rows = [evaluate_model(source, source, cases, args.device) for source in checkpoints]
+    rows = [evaluate_model(*_row_name(source), cases, args.device) for source in checkpoints]
     print(format_table(rows))
     if args.out:
         save_table(rows, Path(args.out))
     return 0
+
+
+def _row_name(checkpoint: str) -> tuple[str, str]:
+    """(row name, source) from ``NAME=SOURCE`` or a bare SOURCE (its own name)."""
+    name, sep, source = checkpoint.partition("=")
+    return (name, source) if sep and ":" not in name else (checkpoint, checkpoint)
 
 
 def _cmd_export_checkpoint(args: argparse.Namespace) -> int:
@@ -270,6 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--edge-artifacts", action="store_true", help="augment with simulated skull-stripping rims (not in A.2)"
     )
+    train.add_argument(
+        "--loss", help="loss name instead of the variant's paper's, e.g. dice, jaccard, tversky, dice-bce"
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="change a model-config field from the size's JSON (ablations, e.g. pixel_fusion=false); repeatable",
+    )
     train.add_argument("--init", help="start from this checkpoint's weights (fine-tuning), e.g. local-dir:RUN/best")
     train.add_argument("--stop-after", type=int, help="train at most N steps now; the same command continues")
     train.set_defaults(handler=_cmd_train)
@@ -277,7 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     scores = commands.add_parser("evaluate-model", help="score checkpoints on held-out cases (papers' table)")
     scores.add_argument("--model", help="bundled checkpoint name (default when --checkpoint is not given)")
     scores.add_argument(
-        "--checkpoint", action="append", help="checkpoint source (bundled name, local-dir:PATH, hf-hub:...); repeatable"
+        "--checkpoint",
+        action="append",
+        help="checkpoint source (bundled name, local-dir:PATH, hf-hub:...), or NAME=SOURCE to name its row; repeatable",
     )
     scores.add_argument("--data", default="synth:8", help="synth:N held-out synthetic cases, or a BraTS folder")
     scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")

@@ -16,7 +16,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.losses import create_loss
 from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.models import SegmentationModel, create
+from brainseg.models.registry import load_config
 from brainseg.preprocess.normalize import normalize
 from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, validation_cases
 from brainseg.training.logbook import append_row, truncate_after, write_curves
@@ -60,6 +61,10 @@ class TrainConfig:
         tumor_probability: share of patches centred on a tumor voxel (the rest on any brain voxel).
         edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
         synth_shape: grid of generated cases (same field of view, larger voxels), e.g. [60, 60, 40] for tests.
+        loss: a loss name from :data:`brainseg.losses.LOSSES` instead of the variant's paper's (e.g. paper 002's
+            loss comparison); None keeps the recipe's.
+        model_overrides: model-config fields changed from the size's JSON, e.g. ``{"pixel_fusion": False}`` for
+            an ablation; the checkpoint stores the resulting config.
         init: start from this checkpoint's weights (any source ``load_checkpoint`` takes); its variant and
             size must be the run's. The schedule, optimizer and data start afresh.
         stop_after: train at most this many steps now (checkpointing at the end), e.g. to fit a time box.
@@ -87,6 +92,8 @@ class TrainConfig:
     device: str = "auto"
     cache: str = ".cache/synth"
     synth_shape: list[int] | None = None  # None: the BraTS grid; smaller grids make quick smoke runs
+    loss: str | None = None  # None: the variant's paper's loss (RECIPES)
+    model_overrides: dict | None = None  # ablations: config fields changed from the size's JSON
     init: str | None = None  # a checkpoint source to start from instead of random weights (fine-tuning)
     stop_after: int | None = None  # stop this session after so many steps; rerun the command to continue
 
@@ -169,10 +176,16 @@ def train(config: TrainConfig) -> dict:
     if config.patch_size % 16:
         raise BrainSegError(f"--patch-size must be divisible by 16, got {config.patch_size}")
     recipe = RECIPES[config.model]
+    if config.loss:
+        try:
+            create_loss(config.loss)  # an unknown name fails here, before any work
+        except BrainSegError as exc:
+            raise BrainSegError(f"--loss {config.loss}: {exc}") from None
+        recipe = replace(recipe, loss=config.loss)
     torch.manual_seed(config.seed + rank)
     rng = np.random.default_rng(config.seed + rank)
 
-    model = create(config.model, config.size).to(device)
+    model = _create_model(config).to(device)
     if config.init:
         start = load_checkpoint(config.init).model
         if (start.config.variant, start.config.size) != (config.model, config.size):
@@ -285,6 +298,38 @@ def train(config: TrainConfig) -> dict:
     return {"steps": step, "processes": world, "seconds": seconds, "val": last_val, "best_mean_dice": best}
 
 
+def _create_model(config: TrainConfig) -> SegmentationModel:
+    """The variant at its size, with ``model_overrides`` checked against the JSON's fields and value types."""
+    overrides = config.model_overrides or {}
+    if not overrides:
+        return create(config.model, config.size)
+    base = load_config(config.model, config.size)
+    for field, value in overrides.items():
+        if not hasattr(base, field):
+            known = ", ".join(sorted(f.name for f in fields(base)))
+            raise BrainSegError(f"--set {field}: {config.model} has no config field {field!r}; fields: {known}")
+        default = getattr(base, field)
+        if is_dataclass(default):
+            raise BrainSegError(f"--set {field}: a nested config; write a size JSON for changes there")
+        expected = type(default)
+        matches = (
+            default is None
+            or (isinstance(value, bool) == isinstance(default, bool) and isinstance(value, expected))
+            or (expected is float and isinstance(value, int) and not isinstance(value, bool))
+        )
+        if not matches:
+            raise BrainSegError(
+                f"--set {field}={json.dumps(value)}: expected a value of type {expected.__name__}, "
+                f"like {json.dumps(default)}"
+            )
+    return create(config.model, config.size, **overrides)
+
+
+def _overrides_text(config: TrainConfig) -> str:
+    overrides = config.model_overrides or {}
+    return "".join(f", {key}={json.dumps(value)}" for key, value in overrides.items())
+
+
 def _progress(config: TrainConfig, step: int, rank: int):
     from tqdm.auto import tqdm
 
@@ -304,7 +349,8 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
             if config.data == "synth"
             else f"BraTS-layout folder {config.data}",
             "recipe": (
-                f"paper 000 appendix A.1 schedule; loss {RECIPES[config.model].loss}; patch {config.patch_size}^3"
+                f"paper 000 appendix A.1 schedule; loss {config.loss or RECIPES[config.model].loss}; "
+                f"patch {config.patch_size}^3{_overrides_text(config)}"
             ),
             "steps": step,
             "seconds": round(seconds, 1),
@@ -316,6 +362,8 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 f"--realistic-share {config.realistic_share:g} "
                 f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
                 + (" --edge-artifacts" if config.edge_artifacts else "")
+                + (f" --loss {config.loss}" if config.loss else "")
+                + "".join(f" --set {key}={json.dumps(value)}" for key, value in (config.model_overrides or {}).items())
                 + (f" --init {config.init}" if config.init else "")
             ),
         },

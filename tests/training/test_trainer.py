@@ -88,6 +88,31 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     assert "a msfen (demo) checkpoint, not unet3d (demo)" in result.stderr
 
 
+def test_ablation_and_loss_options_change_the_model_and_the_recipe(tmp_path, cache):
+    options = ["--model", "clip-unet3d", "--steps", "1", "--val-every", "1", "--loss", "tversky"]
+    train(tmp_path / "ablated", cache, *options, "--set", "pixel_fusion=false", "--set", "semantic_attention=false")
+    ablated = load_checkpoint(f"local-dir:{tmp_path / 'ablated' / 'checkpoints' / 'last'}")
+    assert not ablated.model.config.pixel_fusion and not ablated.model.config.semantic_attention
+    assert ablated.model.config.semantic_guidance  # untouched fields keep the size's JSON
+    full_keys = set(create("clip-unet3d", "demo").state_dict())
+    assert set(ablated.model.state_dict()) < full_keys  # the fusion and attention modules are gone
+    training = ablated.metadata["training"]
+    assert "--loss tversky" in training["command"] and "loss tversky" in training["recipe"]
+    assert "--set pixel_fusion=false --set semantic_attention=false" in training["command"]
+    for bad, message in [
+        (["--set", "pixel_fusion=0"], "error: --set pixel_fusion=0: expected a value of type bool, like true"),
+        (["--set", "pixel_fusion"], "error: --set 'pixel_fusion': expected FIELD=VALUE"),
+        (["--set", "no_such_field=1"], "error: --set no_such_field: clip-unet3d has no config field"),
+        (["--loss", "no-such-loss"], "error: --loss no-such-loss: unknown loss 'no-such-loss'; valid losses: dice"),
+    ]:
+        command = [sys.executable, "-m", "brainseg.cli", "train", "--model", "clip-unet3d"]
+        command += ["--out", str(tmp_path / "bad"), "--cache", str(cache), *TINY, *bad]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+        assert result.stderr.strip().startswith(message), result.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 def test_epoch_order_is_seeded_and_split_across_processes():
     everything = epoch_indices(10, epoch=0, seed=3, rank=0, world=1)
     assert sorted(everything) == list(range(10))
@@ -131,14 +156,14 @@ def test_evaluate_model_prints_the_papers_table(tmp_path, cache):
     for seed in (5, 6):
         write_case(generate_case(3_000_000 + seed, shape=(64, 64, 48)), cases, f"Test-{seed}")
     checkpoint = f"local-dir:{tmp_path / 'run' / 'checkpoints' / 'last'}"
-    command = [sys.executable, "-m", "brainseg.cli", "evaluate-model", "--checkpoint", checkpoint]
+    command = [sys.executable, "-m", "brainseg.cli", "evaluate-model", "--checkpoint", f"tiny unet3d={checkpoint}"]
     command += ["--data", str(cases), "--out", str(tmp_path / "table.md")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     header, _rule, row = result.stdout.strip().splitlines()
     assert header.startswith("| model | Dice WT | Dice TC | Dice ET | Dice avg | HD95 WT")
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[0] == checkpoint and cells[-1] == "2" and len(cells) == 12
+    assert cells[0] == "tiny unet3d" and cells[-1] == "2" and len(cells) == 12
     assert all(0 <= float(c) <= 1 for c in cells[1:5])  # Dice
     saved = json.loads((tmp_path / "table.json").read_text())
     assert saved[0]["cases"] == 2 and set(saved[0]["dice"]) == {"WT", "TC", "ET"}
