@@ -23,48 +23,48 @@ TVERSKY_ALPHA, TVERSKY_BETA = 0.7, 0.3
 """Paper 002: alpha weights false positives, beta false negatives (MONAI's convention too)."""
 
 
-def _dice() -> nn.Module:
-    return DiceLoss(sigmoid=True)
+def _dice(batch: bool = False) -> nn.Module:
+    return DiceLoss(sigmoid=True, batch=batch)
 
 
-def _jaccard() -> nn.Module:
-    return DiceLoss(sigmoid=True, jaccard=True)
+def _jaccard(batch: bool = False) -> nn.Module:
+    return DiceLoss(sigmoid=True, jaccard=True, batch=batch)
 
 
-def _tversky() -> nn.Module:
-    return TverskyLoss(sigmoid=True, alpha=TVERSKY_ALPHA, beta=TVERSKY_BETA)
+def _tversky(batch: bool = False) -> nn.Module:
+    return TverskyLoss(sigmoid=True, alpha=TVERSKY_ALPHA, beta=TVERSKY_BETA, batch=batch)
 
 
-def _dice_bce() -> nn.Module:
+def _dice_bce(batch: bool = False) -> nn.Module:
     # Not MONAI's DiceCELoss: with several channels it applies softmax cross-entropy, which is wrong for
     # nested regions (a voxel of ET is also TC and WT). Per-channel binary cross-entropy is right.
-    return WeightedSum({"dice": (_dice(), 1.0), "bce": (nn.BCEWithLogitsLoss(), 1.0)})
+    return WeightedSum({"dice": (_dice(batch), 1.0), "bce": (nn.BCEWithLogitsLoss(), 1.0)})
 
 
-def _focal() -> nn.Module:
+def _focal(batch: bool = False) -> nn.Module:  # no overlap term: batch does not apply
     return FocalLoss(gamma=2.0, alpha=0.25)
 
 
-def _focal_dice() -> nn.Module:
+def _focal_dice(batch: bool = False) -> nn.Module:
     # "FocalDice (0.5 Focal + Dice)".
-    return DiceFocalLoss(sigmoid=True, gamma=2.0, lambda_dice=1.0, lambda_focal=0.5)
+    return DiceFocalLoss(sigmoid=True, gamma=2.0, lambda_dice=1.0, lambda_focal=0.5, batch=batch)
 
 
-def _ce_dice() -> nn.Module:
+def _ce_dice(batch: bool = False) -> nn.Module:
     # Paper 004: a composite of cross-entropy and Dice, equally weighted (binary CE per region channel).
-    return _dice_bce()
+    return _dice_bce(batch)
 
 
-def _boundary() -> nn.Module:
+def _boundary(batch: bool = False) -> nn.Module:  # a distance loss: batch does not apply
     # Karimi & Salcudean's distance-transform Hausdorff loss; MONAI computes the transforms on the CPU.
     return HausdorffDTLoss(sigmoid=True, include_background=True, alpha=2.0)
 
 
-def _dice_boundary() -> nn.Module:
-    return WeightedSum({"dice": (_dice(), 1.0), "boundary": (_boundary(), 0.1)})
+def _dice_boundary(batch: bool = False) -> nn.Module:
+    return WeightedSum({"dice": (_dice(batch), 1.0), "boundary": (_boundary(), 0.1)})
 
 
-LOSSES: dict[str, Callable[[], nn.Module]] = {
+LOSSES: dict[str, Callable[..., nn.Module]] = {
     "dice": _dice,
     "jaccard": _jaccard,
     "tversky": _tversky,
@@ -82,11 +82,16 @@ class LossConfigError(BrainSegError):
     """An unknown loss name."""
 
 
-def create_loss(name: str) -> nn.Module:
-    """Build a loss by name; an unknown name lists the valid ones."""
+def create_loss(name: str, batch: bool = False) -> nn.Module:
+    """Build a loss by name; an unknown name lists the valid ones.
+
+    ``batch``: overlap terms (Dice, Jaccard, Tversky) sum over the whole batch per channel instead of
+    averaging per-sample scores. For 2D slice training this matters: on a slice without tumor a per-slice
+    Dice is ~1 whatever is predicted (no gradient against false positives); over the batch it is not.
+    """
     if name not in LOSSES:
         raise LossConfigError(f"unknown loss {name!r}; valid losses: {', '.join(LOSSES)}")
-    return LOSSES[name]()
+    return LOSSES[name](batch=batch)
 
 
 class WeightedSum(nn.Module):

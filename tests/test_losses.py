@@ -97,3 +97,20 @@ def test_distillation_terms():
     assert teacher.grad is None
     with pytest.raises(LossConfigError, match="equal shapes"):
         feature_distillation(features, features[:, :4])
+
+
+@pytest.mark.parametrize("name", ["dice", "jaccard", "tversky"])
+def test_batch_overlap_punishes_false_positives_on_a_slice_without_tumor(name):
+    # Slice 0 has tumor, predicted right; slice 1 has none, yet 16 voxels are predicted.
+    target = torch.zeros(2, 1, 8, 8)
+    target[0, 0, 2:5, 2:5] = 1
+    logits = torch.full((2, 1, 8, 8), -3.0)
+    logits[0, 0, 2:5, 2:5] = 3
+    logits[1, 0, :4, :4] = 3
+    gradients = {}
+    for batch in (False, True):
+        leaf = logits.clone().requires_grad_()
+        create_loss(name, batch=batch)(leaf, target).backward()
+        gradients[batch] = float(leaf.grad[1].abs().sum())
+    # Per slice, the empty slice's overlap term is ~1 whatever is predicted: almost no push back.
+    assert gradients[True] > 1000 * gradients[False]

@@ -33,6 +33,8 @@ class VariantRecipe:
         distillation_weight: weight of the multi-teacher distillation (tritier-film).
         prompted: a single-target variant trained on prompts sampled from the region vocabulary.
         slices_per_patch: for 2D variants, axial slices taken from each 3D training patch.
+        batch_dice: overlap losses over the whole batch (see :func:`brainseg.losses.create_loss`); on for the
+            2D variants, whose batches hold many slices without tumor.
     """
 
     loss: str
@@ -41,6 +43,7 @@ class VariantRecipe:
     distillation_weight: float = 0.0
     prompted: bool = False
     slices_per_patch: int = 0
+    batch_dice: bool = False
 
 
 RECIPES: dict[str, VariantRecipe] = {
@@ -50,9 +53,9 @@ RECIPES: dict[str, VariantRecipe] = {
     # Paper 001: segmentation loss on the student plus response and feature distillation from the teachers.
     "tritier-film": VariantRecipe("dice-bce", distillation_weight=0.5),
     # Paper 002: Dice is its best loss for single brain tumors (its Table 3); prompts sampled per region.
-    "film-unet2d": VariantRecipe("dice", prompted=True, slices_per_patch=8),
+    "film-unet2d": VariantRecipe("dice", prompted=True, slices_per_patch=8, batch_dice=True),
     # Paper 003 (SAM fine-tuning): Dice + BCE on the automatic masks.
-    "sam-dmif": VariantRecipe("dice-bce", slices_per_patch=8),
+    "sam-dmif": VariantRecipe("dice-bce", slices_per_patch=8, batch_dice=True),
     # Paper 004: "a composite loss function combining cross-entropy and Dice Loss".
     "msfen": VariantRecipe("ce-dice"),
 }

@@ -213,7 +213,7 @@ def train(config: TrainConfig) -> dict:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "train_config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
     model.train()
-    step_module = TrainingStep(model, recipe, create_loss(recipe.loss))
+    step_module = TrainingStep(model, recipe, create_loss(recipe.loss, batch=recipe.batch_dice))
     # Unused parameters exist: e.g. clip-unet3d's tumor-type head when the recipe gives it no weight.
     wrapped = DistributedDataParallel(step_module, find_unused_parameters=True) if world > 1 else step_module
 
