@@ -165,13 +165,15 @@ def _model_overrides(pairs: list[str]) -> dict | None:
 
 
 def _cmd_evaluate_model(args: argparse.Namespace) -> int:
+    from brainseg.inference.postprocess import MIN_COMPONENT_FRACTION
     from brainseg.training.evaluate_model import evaluate_model, format_table, save_table, test_cases
 
     if not args.model and not args.checkpoint:
         raise UsageError("give --model NAME (a bundled checkpoint) or --checkpoint SOURCE")
     cases = test_cases(args.data, Path(args.cache))
     checkpoints = args.checkpoint or [args.model]
-    rows = [evaluate_model(*_row_name(source), cases, args.device) for source in checkpoints]
+    fraction = MIN_COMPONENT_FRACTION if args.postprocess else 0.0
+    rows = [evaluate_model(*_row_name(source), cases, args.device, fraction) for source in checkpoints]
     print(format_table(rows))
     if args.out:
         save_table(rows, Path(args.out))
@@ -217,7 +219,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     case = load_case(args.case, **explicit, read_truth=False)
     loaded = time.perf_counter()
-    segmenter = Segmenter(args.model or DEFAULT_MODEL, args.device)
+    keep = {"min_component_fraction": 0.0} if args.keep_small_components else {}
+    segmenter = Segmenter(args.model or DEFAULT_MODEL, args.device, **keep)
     result = segmenter.segment(case, args.prompt, uncertainty=args.uncertainty)
     result.timings.update(load_case=loaded - started, load_checkpoint=segmenter.load_seconds)
     segmentation, report = segmenter.write(case, result, out, labels=args.labels)
@@ -314,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scores.add_argument("--data", default="synth:8", help="synth:N held-out synthetic cases, or a BraTS folder")
     scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")
+    scores.add_argument(
+        "--postprocess",
+        action="store_true",
+        help="drop small tumor components as the app does (default: the network's output as thresholded)",
+    )
     scores.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     scores.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
     scores.set_defaults(handler=_cmd_evaluate_model)
@@ -344,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", required=True, help="output folder")
     predict.add_argument(
         "--snapshot", action="store_true", help="also write overlay.png: tri-planar views through the tumor"
+    )
+    predict.add_argument(
+        "--keep-small-components",
+        action="store_true",
+        help="keep tumor components under 5%% of the largest (default: removed as likely false positives)",
     )
     predict.set_defaults(handler=_cmd_predict)
 

@@ -36,8 +36,10 @@ import torch
 from brainseg.hub import load_checkpoint
 from brainseg.inference.device import InferenceError, precision_name, resolve_device
 from brainseg.inference.postprocess import (
+    MIN_COMPONENT_FRACTION,
     UNCERTAINTY_METHOD,
     brain_fraction,
+    drop_small_components,
     labels_from_probabilities,
     nest_probabilities,
     predictive_entropy,
@@ -83,6 +85,7 @@ class _CaseEntry:
     labels: np.ndarray | None = None
     attention: dict[str, np.ndarray] | None = None
     uncertainty: np.ndarray | None = None
+    dropped: tuple[int, int] = (0, 0)  # small tumor components removed: (count, voxels)
 
 
 def images_fingerprint(images: np.ndarray) -> str:
@@ -145,7 +148,13 @@ class Segmenter:
     """
 
     def __init__(
-        self, source: str, device: str = "auto", *, run: RunConfig | None = None, cache_cases: int = 1
+        self,
+        source: str,
+        device: str = "auto",
+        *,
+        run: RunConfig | None = None,
+        cache_cases: int = 1,
+        min_component_fraction: float = MIN_COMPONENT_FRACTION,
     ) -> None:
         if cache_cases < 1:
             raise ValueError(f"cache_cases must be at least 1, got {cache_cases}")
@@ -156,6 +165,7 @@ class Segmenter:
         self.model = self.checkpoint.model
         self.run_config = run or RunConfig()
         self.cache_cases = cache_cases
+        self.min_component_fraction = min_component_fraction
         self._check_contract()
         config = self.model.config
         variant = get_variant(config.variant)
@@ -305,6 +315,7 @@ class Segmenter:
             probabilities = nest_probabilities(output.probabilities)
             probabilities *= entry.brain  # (3, X, Y, Z) * (X, Y, Z): 0 outside the brain
             if not mirror:
+                entry.dropped = drop_small_components(probabilities, self.min_component_fraction)
                 entry.probabilities = _read_only(probabilities)
                 entry.labels = _read_only(labels_from_probabilities(probabilities))
                 entry.attention = {name: _read_only(value) for name, value in output.attention.items()}
@@ -345,7 +356,7 @@ class Segmenter:
             target_regions=tuple(interpretation.regions),
             timings=timings,
             preprocessing=self._preprocessing_steps(case, entry.box, uncertainty),
-            postprocessing=self._postprocessing_steps(uncertainty),
+            postprocessing=self._postprocessing_steps(uncertainty, entry.dropped, case.spacing),
             warnings=warnings,
             from_cache=from_cache,
         )
@@ -370,13 +381,23 @@ class Segmenter:
             steps.append("test-time augmentation for uncertainty: a second pass on the left-right mirrored input")
         return steps
 
-    @staticmethod
-    def _postprocessing_steps(uncertainty: bool) -> list[str]:
+    def _postprocessing_steps(
+        self, uncertainty: bool, dropped: tuple[int, int], spacing: tuple[float, float, float]
+    ) -> list[str]:
         steps = [
             "sigmoid per region; nested: P(TC) <= P(WT), P(ET) <= P(TC)",
             "threshold 0.5: ET = ET; NCR = TC without ET; ED = WT without TC",
             "voxels outside the brain (all four sequences 0) set to background",
         ]
+        if self.min_component_fraction > 0:
+            count, voxels = dropped
+            millilitres = voxels * float(np.prod(spacing)) / 1000
+            steps.append(
+                f"tumor components (26-connected) smaller than {self.min_component_fraction:.0%} of the largest "
+                f"removed: {count} ({millilitres:.2f} mL)"
+            )
+        else:
+            steps.append("every tumor component kept (no small-component removal)")
         if uncertainty:
             steps.append(f"uncertainty: {UNCERTAINTY_METHOD}")
         return steps

@@ -16,6 +16,7 @@ import torch
 from brainseg.errors import BrainSegError
 from brainseg.hub import load_checkpoint
 from brainseg.inference import logits_to_labels, predict_volume
+from brainseg.inference.postprocess import drop_small_components, labels_from_probabilities, nest_probabilities
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics import evaluate
@@ -59,13 +60,25 @@ def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tup
     ]
 
 
-def evaluate_model(name: str, checkpoint: str, cases: list, device: str = "cpu") -> EvaluationRow:
-    """Average metrics of one checkpoint over ``cases`` (see :func:`test_cases`)."""
+def evaluate_model(
+    name: str, checkpoint: str, cases: list, device: str = "cpu", min_component_fraction: float = 0.0
+) -> EvaluationRow:
+    """Average metrics of one checkpoint over ``cases`` (see :func:`test_cases`).
+
+    ``min_component_fraction`` > 0 drops small tumor components as the app does
+    (:func:`brainseg.inference.postprocess.drop_small_components`); 0 scores the thresholded network output.
+    """
     model = load_checkpoint(checkpoint, device=device).model
     reports = []
     for images, labels, spacing in cases:
         tensor = torch.from_numpy(normalize(images, model.config.data.normalization))[None].to(device)
-        predicted = logits_to_labels(predict_volume(model, tensor).logits)
+        logits = predict_volume(model, tensor).logits
+        if min_component_fraction > 0:
+            probabilities = nest_probabilities(torch.sigmoid(logits)[0].float().cpu().numpy())
+            drop_small_components(probabilities, min_component_fraction)
+            predicted = labels_from_probabilities(probabilities)
+        else:
+            predicted = logits_to_labels(logits)
         reports.append(evaluate(predicted, labels, spacing))
 
     def mean(metric: str, region: str) -> float:

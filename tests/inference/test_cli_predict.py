@@ -75,6 +75,24 @@ def test_predict_writes_segmentation_uncertainty_and_report(case_folder, unet_ch
     assert "wrote" in result.stdout and "WT" in result.stdout
 
 
+def test_small_components_are_removed_unless_kept_and_the_report_says_so(case_folder, tmp_path, capsys):
+    with registered_pointwise_variant():
+        checkpoint = pointwise_checkpoint(tmp_path / "pointwise")
+        reports = {}
+        for name, extra in [("default", []), ("kept", ["--keep-small-components"])]:
+            out = tmp_path / name
+            args = ["predict", str(case_folder), "--model", f"local-dir:{checkpoint}", "--out", str(out), *extra]
+            status = main(args)
+            assert status == 0, capsys.readouterr().err
+            reports[name] = json.loads((out / "report.json").read_text())
+    step = next(s for s in reports["default"]["postprocessing"] if s.startswith("tumor components"))
+    dropped_ml = float(step.split("(")[-1].split(" mL")[0])
+    assert "smaller than 5% of the largest removed" in step
+    assert any(s.startswith("every tumor component kept") for s in reports["kept"]["postprocessing"])
+    kept, default = (reports[n]["regions"]["WT"]["volume_ml"] for n in ("kept", "default"))
+    assert dropped_ml > 0 and kept - default == pytest.approx(dropped_ml, abs=0.006)
+
+
 def test_refused_prompt_exits_2_without_a_traceback(case_folder, unet_checkpoint, tmp_path):
     result = run_cli("predict", case_folder, "--model", f"local-dir:{unet_checkpoint}", "--prompt", "the liver",
                      "--out", tmp_path / "out")  # fmt: skip

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from brainseg.inference.postprocess import (
+    MIN_COMPONENT_FRACTION,
     binary_entropy_bits,
+    drop_small_components,
     labels_from_probabilities,
     nest_probabilities,
     predictive_entropy,
@@ -78,3 +80,24 @@ def test_target_labels_keep_subregion_values(prompt, expected):
 def test_prompt_attention_prefers_region_maps():
     assert make_segmentation(LABELS, "enhancing tumor").prompt_attention().max() == 0.75
     assert make_segmentation(LABELS, "edema").prompt_attention().max() == 0.25
+
+
+def test_small_tumor_components_are_dropped_relative_to_the_largest():
+    probabilities = np.zeros((3, 40, 40, 40), dtype=np.float32)
+    probabilities[:, 5:15, 5:15, 5:15] = 0.9  # 1000 voxels, tumor with a core
+    probabilities[0, 30:33, 30:33, 30:33] = 0.8  # 27 voxels (2.7 %): a speck
+    probabilities[0, 25:30, 5:15, 5:15] = 0.7  # 500 voxels (50 %): a satellite, kept
+    probabilities[0, 16, 16, 16] = 0.3  # below threshold: not a component, untouched
+    nested = nest_probabilities(probabilities)
+    assert drop_small_components(nested.copy(), 0.0) == (0, 0)
+    cleaned = nested.copy()
+    assert drop_small_components(cleaned, MIN_COMPONENT_FRACTION) == (1, 27)
+    assert not cleaned[:, 30:33, 30:33, 30:33].any()
+    assert np.array_equal(cleaned[:, :29], nested[:, :29]) and cleaned[0, 16, 16, 16] == pytest.approx(0.3)
+    labels = labels_from_probabilities(cleaned)
+    assert np.count_nonzero(labels) == 1500 and labels[31, 31, 31] == 0
+    # A diagonal neighbour is the same component (26-connectivity): nothing dropped.
+    touching = nest_probabilities(probabilities)
+    touching[0, 15, 15, 15] = 0.9
+    touching[0, 16:19, 16:19, 16:19] = 0.9
+    assert drop_small_components(touching)[0] == 1  # only the far speck

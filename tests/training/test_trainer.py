@@ -167,3 +167,10 @@ def test_evaluate_model_prints_the_papers_table(tmp_path, cache):
     assert all(0 <= float(c) <= 1 for c in cells[1:5])  # Dice
     saved = json.loads((tmp_path / "table.json").read_text())
     assert saved[0]["cases"] == 2 and set(saved[0]["dice"]) == {"WT", "TC", "ET"}
+    # The app's small-component removal only takes predicted voxels away: sensitivity cannot rise.
+    command += ["--postprocess"]
+    command[command.index("--out") + 1] = str(tmp_path / "cleaned.md")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    cleaned = json.loads((tmp_path / "cleaned.json").read_text())
+    assert cleaned[0]["sensitivity"] <= saved[0]["sensitivity"] + 1e-9
