@@ -28,11 +28,14 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 @dataclass(frozen=True)
 class Expected:
-    """Lower bounds for one checkpoint: held-out synthetic Dice per region, real-case whole-tumor volume (mL)."""
+    """Lower bounds for one checkpoint: held-out synthetic Dice per region, real-case whole-tumor volume (mL).
+
+    A real case mapped to None is a known miss, stated in the checkpoint's card: only the sanity checks
+    (nested regions, no runaway volume) apply there.
+    """
 
     dice: dict[str, float]
-    real_wt_ml: dict[str, float]
-    real_et: bool = True  # enhancing tumor found inside the tumor core on both real cases
+    real_wt_ml: dict[str, float | None]
 
 
 EXPECTED = {
@@ -41,6 +44,9 @@ EXPECTED = {
     # TEST_SEED + 7: WT 0.867, TC 0.832, ET 0.768; real WT 8 / 88 mL: it misses most of the AURORA metastasis
     # (its card says so), yet what it marks there lies in the tumor's hemisphere.
     "sam-dmif": Expected({"WT": 0.6, "TC": 0.55, "ET": 0.5}, {"AURORA-example": 2, "BraTS-GLI-00001-000": 20}),
+    # TEST_SEED + 7: WT 0.978, TC 0.938, ET 0.854; real: edema of the BraTS glioma (WT 53 mL) with almost no
+    # core (TC 2 mL, ET 1 mL); the AURORA metastasis missed (0.6 mL at the cerebellum's edge).
+    "film-unet2d": Expected({"WT": 0.7, "TC": 0.6, "ET": 0.5}, {"AURORA-example": None, "BraTS-GLI-00001-000": 20}),
     # TEST_SEED + 7: WT 0.722, TC 0.867, ET 0.903; real WT 60 / 117 mL.
     "tritier-film": Expected({"WT": 0.5, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 20, "BraTS-GLI-00001-000": 20}),
 }
@@ -95,10 +101,12 @@ def test_real_case_tumor_is_found_in_the_left_hemisphere(bundled, name):
     case = load_case(real_case_folder(name), read_truth=False)
     result = segmenter.segment(case, None)
     volumes = result.volumes_ml(case.spacing)
-    assert EXPECTED[variant].real_wt_ml[name] < volumes["WT"] < 400, volumes
-    assert volumes["ET"] <= volumes["TC"] <= volumes["WT"], volumes
-    if EXPECTED[variant].real_et:
-        assert volumes["ET"] > 0, volumes
+    assert volumes["ET"] <= volumes["TC"] <= volumes["WT"] < 400, volumes
+    minimum = EXPECTED[variant].real_wt_ml[name]
+    if minimum is None:
+        return  # a known miss (see the card)
+    assert volumes["WT"] > minimum, volumes
+    assert volumes["ET"] > 0, volumes
     tumor = np.argwhere(region_mask(result.labels, "WT"))
     brain = np.argwhere(case.images[1] > 0)
     midline = (brain[:, 0].min() + brain[:, 0].max()) / 2
