@@ -47,6 +47,9 @@ EXPECTED = {
     # TEST_SEED + 7: WT 0.978, TC 0.938, ET 0.854; real: edema of the BraTS glioma (WT 53 mL) with almost no
     # core (TC 2 mL, ET 1 mL); the AURORA metastasis missed (0.6 mL at the cerebellum's edge).
     "film-unet2d": Expected({"WT": 0.7, "TC": 0.6, "ET": 0.5}, {"AURORA-example": None, "BraTS-GLI-00001-000": 20}),
+    # TEST_SEED + 7: WT 0.966, TC 0.913, ET 0.956; real WT 10 / 62 mL: edema only beside the AURORA metastasis,
+    # little of either core (its card says so).
+    "msfen": Expected({"WT": 0.7, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 2, "BraTS-GLI-00001-000": 20}),
     # TEST_SEED + 7: WT 0.722, TC 0.867, ET 0.903; real WT 60 / 117 mL.
     "tritier-film": Expected({"WT": 0.5, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 20, "BraTS-GLI-00001-000": 20}),
 }
