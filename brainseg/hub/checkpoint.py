@@ -65,13 +65,10 @@ def save_checkpoint(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = model.config.to_dict()
+    # The storage entry describes this file, never the one the metadata may have been copied from.
+    facts = {k: v for k, v in (metadata or {}).items() if k != "storage_dtype"}
     storage = {"storage_dtype": "float16"} if half else {}
-    config["brainseg"] = {
-        "format_version": FORMAT_VERSION,
-        "package_version": __version__,
-        **(metadata or {}),
-        **storage,
-    }
+    config["brainseg"] = {"format_version": FORMAT_VERSION, "package_version": __version__, **facts, **storage}
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     # safetensors refuses shared storage; clone so tied or viewed tensors are written independently.
     state = {name: tensor.detach().cpu().contiguous().clone() for name, tensor in model.state_dict().items()}
@@ -215,7 +212,6 @@ def export_checkpoint(
     """
     loaded = load_checkpoint(source)
     metadata = {k: v for k, v in loaded.metadata.items() if k not in ("format_version", "package_version")}
-    metadata.pop("storage_dtype", None)
     if metrics:
         metadata["metrics"] = {**metadata.get("metrics", {}), **metrics}
     if notes:

@@ -51,6 +51,7 @@ from brainseg.inference.zerogpu import gpu_entry
 from brainseg.io import Case
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import EVALUATION_REGIONS
+from brainseg.metrics.volume import voxel_volume_ml
 from brainseg.models import get_variant
 from brainseg.preprocess.normalize import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
@@ -391,7 +392,7 @@ class Segmenter:
         ]
         if self.min_component_fraction > 0:
             count, voxels = dropped
-            millilitres = voxels * float(np.prod(spacing)) / 1000
+            millilitres = voxels * voxel_volume_ml(spacing)
             steps.append(
                 f"tumor components (26-connected) smaller than {self.min_component_fraction:.0%} of the largest "
                 f"removed: {count} ({millilitres:.2f} mL)"

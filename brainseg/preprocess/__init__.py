@@ -3,6 +3,7 @@
 from brainseg.preprocess.normalize import (
     BRAIN_BOX_MARGIN,
     NORMALIZATIONS,
+    bounding_box,
     brain_box,
     brain_mask,
     check_method,
@@ -14,6 +15,7 @@ from brainseg.preprocess.normalize import (
 __all__ = [
     "BRAIN_BOX_MARGIN",
     "NORMALIZATIONS",
+    "bounding_box",
     "brain_box",
     "brain_mask",
     "check_method",

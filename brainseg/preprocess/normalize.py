@@ -43,6 +43,19 @@ BRAIN_BOX_MARGIN = 8
 """Voxels of background kept around the brain when cropping for the network (as in training)."""
 
 
+def bounding_box(mask: np.ndarray, margin: int = 0) -> tuple[slice, ...]:
+    """Slices of the smallest box holding ``mask``, grown by ``margin`` voxels and clipped to the array.
+
+    Any number of axes; an empty mask gives the whole array.
+    """
+    box = []
+    for axis in range(mask.ndim):
+        hits = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        start, stop = (int(hits[0]), int(hits[-1]) + 1) if hits.size else (0, mask.shape[axis])
+        box.append(slice(max(start - margin, 0), min(stop + margin, mask.shape[axis])))
+    return tuple(box)
+
+
 def brain_box(brain: np.ndarray, margin: int = BRAIN_BOX_MARGIN) -> tuple[slice, slice, slice]:
     """The brain's bounding box plus ``margin`` voxels (clipped to the volume), as slices.
 
@@ -53,12 +66,7 @@ def brain_box(brain: np.ndarray, margin: int = BRAIN_BOX_MARGIN) -> tuple[slice,
     Args:
         brain: (X, Y, Z) bool.
     """
-    box = []
-    for axis in range(3):
-        hits = np.flatnonzero(brain.any(axis=tuple(a for a in range(3) if a != axis)))
-        start, stop = (int(hits[0]), int(hits[-1]) + 1) if hits.size else (0, brain.shape[axis])
-        box.append(slice(max(start - margin, 0), min(stop + margin, brain.shape[axis])))
-    return tuple(box)  # type: ignore[return-value]
+    return bounding_box(brain, margin)  # type: ignore[return-value]
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:

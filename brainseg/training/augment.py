@@ -21,6 +21,7 @@ from scipy import ndimage as ndi
 
 from brainseg.errors import BrainSegError
 from brainseg.labels import region_mask
+from brainseg.preprocess import bounding_box
 
 Sample = dict[str, np.ndarray]
 
@@ -203,7 +204,7 @@ class RegionContrastStretch:
 
     def _stretch(self, images: np.ndarray, region: np.ndarray, own: np.ndarray, brain: np.ndarray, f: float) -> None:
         """Stretch ``own`` voxels in place about the mean over ``region`` dilated by the margin (within the brain)."""
-        box = _bounding_box(region, self.margin)
+        box = bounding_box(region, self.margin)
         local = ndi.binary_dilation(region[box], iterations=self.margin) & brain[box]
         for c in self.channels:
             channel = images[c][box]  # a view: writes go to ``images``
@@ -246,16 +247,6 @@ class BrainEdgeArtifact:
         for channel, offset in zip(images, offsets, strict=True):
             channel[shell] += offset
         return {**sample, "images": images}
-
-
-def _bounding_box(mask: np.ndarray, margin: int) -> tuple[slice, ...]:
-    """Slices of the smallest box holding ``mask``, grown by ``margin`` and clipped to the array."""
-    box = []
-    for axis in range(mask.ndim):
-        other = tuple(a for a in range(mask.ndim) if a != axis)
-        hits = np.flatnonzero(mask.any(axis=other))
-        box.append(slice(max(int(hits[0]) - margin, 0), min(int(hits[-1]) + margin + 1, mask.shape[axis])))
-    return tuple(box)
 
 
 class Compose:

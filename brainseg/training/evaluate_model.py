@@ -15,7 +15,7 @@ import torch
 
 from brainseg.errors import BrainSegError
 from brainseg.hub import load_checkpoint
-from brainseg.inference import logits_to_labels, predict_volume
+from brainseg.inference import predict_volume
 from brainseg.inference.postprocess import drop_small_components, labels_from_probabilities, nest_probabilities
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS
@@ -73,13 +73,9 @@ def evaluate_model(
     for images, labels, spacing in cases:
         tensor = torch.from_numpy(normalize(images, model.config.data.normalization))[None].to(device)
         logits = predict_volume(model, tensor).logits
-        if min_component_fraction > 0:
-            probabilities = nest_probabilities(torch.sigmoid(logits)[0].float().cpu().numpy())
-            drop_small_components(probabilities, min_component_fraction)
-            predicted = labels_from_probabilities(probabilities)
-        else:
-            predicted = logits_to_labels(logits)
-        reports.append(evaluate(predicted, labels, spacing))
+        probabilities = nest_probabilities(torch.sigmoid(logits[0].float()).cpu().numpy())
+        drop_small_components(probabilities, min_component_fraction)  # a no-op at 0
+        reports.append(evaluate(labels_from_probabilities(probabilities), labels, spacing))
 
     def mean(metric: str, region: str) -> float:
         return float(np.mean([r["regions"][region][metric] for r in reports]))

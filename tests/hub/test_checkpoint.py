@@ -71,6 +71,9 @@ def test_export_in_half_precision_keeps_metadata_and_adds_metrics(tmp_path, caps
         restored = loaded.model.state_dict()[name]
         assert restored.dtype == tensor.dtype, name  # float32 again in memory
         assert torch.allclose(restored, tensor, rtol=1e-3, atol=1e-4), name
+    # Re-exported as float32, the copy must not claim float16 storage from the metadata it carries over.
+    assert main(["export-checkpoint", f"local-dir:{bundle}", str(tmp_path / "full"), "--float32"]) == 0
+    assert "storage_dtype" not in load_checkpoint(f"local-dir:{tmp_path / 'full'}").metadata
     assert main(["export-checkpoint", f"local-dir:{run}", str(tmp_path / "b2"), "--metrics", str(run)]) == 2
     assert "error: --metrics" in capsys.readouterr().err
 
