@@ -66,7 +66,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     if args.cases < 1:
         raise UsageError(f"--cases must be at least 1, got {args.cases}")
-    for folder in write_cases(Path(args.out), args.cases, args.seed):
+    for folder in write_cases(Path(args.out), args.cases, args.seed, lesion=args.lesion):
         print(folder)
     return 0
 
@@ -118,6 +118,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    for option, share in (("--realistic-share", args.realistic_share), ("--metastasis-share", args.metastasis_share)):
+        if not 0.0 <= share <= 1.0:
+            raise UsageError(f"{option} must be in [0, 1], got {share:g}")
     config = TrainConfig(
         model=args.model,
         size=args.size,
@@ -128,6 +131,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         train_cases=args.train_cases,
         realistic_share=args.realistic_share,
+        metastasis_share=args.metastasis_share,
         val_cases=args.val_cases,
         val_every=args.val_every,
         seed=args.seed,
@@ -259,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", required=True, help="output folder")
     synth.add_argument("--cases", type=int, default=1, help="number of cases (default 1)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same cases)")
+    synth.add_argument(
+        "--lesion", default="glioma", choices=["glioma", "metastasis"], help="tumor kind (default glioma)"
+    )
     synth.set_defaults(handler=_cmd_synth)
 
     train = commands.add_parser("train", help="train a model variant on synthetic cases or a BraTS folder")
@@ -280,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share of synthetic training cases with realistic contrast (default 0: all domain-randomized)",
+    )
+    train.add_argument(
+        "--metastasis-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic training cases with metastasis-like cystic lesions (default 0: all gliomas)",
     )
     train.add_argument(
         "--cache-cases", type=int, default=4, help="normalized cases kept in memory per loader process (~75 MB each)"
@@ -315,7 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="checkpoint source (bundled name, local-dir:PATH, hf-hub:...), or NAME=SOURCE to name its row; repeatable",
     )
-    scores.add_argument("--data", default="synth:8", help="synth:N held-out synthetic cases, or a BraTS folder")
+    scores.add_argument(
+        "--data",
+        default="synth:8",
+        help="synth:N held-out synthetic gliomas, synth-met:N metastasis-like cases, or a BraTS folder",
+    )
     scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")
     scores.add_argument(
         "--postprocess",

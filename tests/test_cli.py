@@ -58,6 +58,14 @@ def test_usage_errors_are_one_line(args, fragments):
     assert_one_line_error(run(*args), *fragments)
 
 
+def test_synth_writes_metastasis_cases(tmp_path):
+    result = run("synth", "--out", tmp_path, "--seed", "4", "--lesion", "metastasis")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "synth_cases.json").read_text())
+    assert [case["lesion"] for case in manifest] == ["metastasis"]
+    assert_one_line_error(run("synth", "--out", tmp_path, "--lesion", "lymphoma"), "invalid choice: 'lymphoma'")
+
+
 def test_bad_case_is_one_line_error(tmp_path):
     paths = write_case(tmp_path / "c")
     paths["FLAIR"].write_bytes(b"garbage")

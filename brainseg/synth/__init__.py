@@ -17,7 +17,7 @@ See ``docs/synthetic-vs-real.md`` for how the cases compare with real BraTS and 
 """
 
 from brainseg.synth.contrast import SEQUENCES
-from brainseg.synth.generator import GENERATOR_VERSION, SyntheticCase, generate_case
+from brainseg.synth.generator import GENERATOR_VERSION, LESIONS, SyntheticCase, generate_case
 from brainseg.synth.space import BRATS_SHAPE, brats_affine
 from brainseg.synth.writer import FILE_SUFFIXES, case_id_for, write_case, write_cases
 
@@ -25,6 +25,7 @@ __all__ = [
     "BRATS_SHAPE",
     "FILE_SUFFIXES",
     "GENERATOR_VERSION",
+    "LESIONS",
     "SEQUENCES",
     "SyntheticCase",
     "brats_affine",

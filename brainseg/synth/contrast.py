@@ -21,7 +21,7 @@ T1ce (after vessels), and edema is hyperintense to GM and WM on FLAIR.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -139,4 +139,33 @@ def randomized_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]
             noise=float(rng.uniform(0.005, 0.06)),
             gamma=float(np.exp(rng.uniform(-0.3, 0.3))),
         )
+    return out
+
+
+def cystic_core_contrast(
+    rng: np.random.Generator, contrast: dict[str, SequenceContrast], domain_randomized: bool
+) -> dict[str, SequenceContrast]:
+    """``contrast`` with the necrotic core (class NCR) made a fluid-filled cyst, as in many metastases.
+
+    Cyst fluid is near CSF on T1, T1ce and T2 (a little brighter on T1 and T1ce when proteinaceous) and
+    anywhere from CSF-dark to grey-matter-bright on FLAIR, with little texture. In realistic contrast the
+    edema's FLAIR brightness is also drawn wider (1.3-2.0 x WM: metastasis edema is often only mildly bright).
+    With random contrast the cyst follows the case's random CSF, and stays under the enhancing tumor on T1ce.
+    """
+    out = {}
+    for seq, sequence in contrast.items():
+        means = dict(sequence.means)
+        texture = dict(sequence.texture)
+        csf = means["CSF"]
+        if seq == "FLAIR":
+            low, high = sorted((csf, means["GM"]))
+            means["NCR"] = float(rng.uniform(low, 1.3 * high))
+            if not domain_randomized:
+                means["ED"] = float(rng.uniform(1.3, 2.0))
+        else:
+            means["NCR"] = csf * float(rng.uniform(1.0, 1.5) if seq in ("T1", "T1ce") else rng.uniform(0.75, 1.0))
+        if seq == "T1ce":
+            means["NCR"] = min(means["NCR"], means["ET"] / 1.2)
+        texture["NCR"] = float(rng.uniform(0.01, 0.04))
+        out[seq] = replace(sequence, means=means, texture=texture)
     return out

@@ -5,8 +5,11 @@ BraTS grid (:mod:`~brainseg.synth.deform`) -> tumor plan, center and optional ma
 growth (:mod:`~brainseg.synth.tumor`) -> per-sequence contrast (:mod:`~brainseg.synth.contrast`) ->
 image formation (:mod:`~brainseg.synth.render`).
 
-Randomness comes from four independent streams spawned from the seed (geometry, tumor, appearance,
-noise), so changing how one part draws its numbers does not reshuffle the others.
+Randomness comes from five independent streams spawned from the seed (geometry, tumor, appearance,
+noise, lesion kind), so changing how one part draws its numbers does not reshuffle the others. A
+metastasis-like case (``lesion="metastasis"``) is its glioma case with the plan and the core's contrast
+redrawn from the fifth stream: same head and planned volumes, a different lesion (placed for its own
+core size).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from scipy import ndimage as ndi
 
 from brainseg.labels import ED, ET, NCR
 from brainseg.synth.anatomy import TISSUES, load_template_anatomy
-from brainseg.synth.contrast import SEQUENCES, randomized_contrast, realistic_contrast
+from brainseg.synth.contrast import SEQUENCES, cystic_core_contrast, randomized_contrast, realistic_contrast
 from brainseg.synth.deform import (
     CaseAnatomy,
     MassEffect,
@@ -30,12 +33,23 @@ from brainseg.synth.deform import (
 from brainseg.synth.fields import smooth_noise
 from brainseg.synth.render import render_sequence, tumor_weights, vessel_map
 from brainseg.synth.space import BRATS_SHAPE, brats_affine, check_shape, voxel_spacing
-from brainseg.synth.tumor import TumorPlan, choose_center, draw_plan, equivalent_radius_mm, grow_tumor, growth_allowed
+from brainseg.synth.tumor import (
+    TumorPlan,
+    choose_center,
+    draw_plan,
+    equivalent_radius_mm,
+    grow_tumor,
+    growth_allowed,
+    metastasis_plan,
+)
 
 GENERATOR_VERSION = 1
 """Bumped whenever the same seed would give different arrays."""
 
 INT16_MAX = 32767
+
+LESIONS: tuple[str, ...] = ("glioma", "metastasis")
+"""Lesion kinds :func:`generate_case` draws: BraTS-GLI-like gliomas, or metastasis-like cystic lesions."""
 
 
 @dataclass
@@ -113,13 +127,17 @@ def _tumor_meta(labels: np.ndarray, voxel_ml: float, plan: TumorPlan, mass: Mass
     }
 
 
-def generate_case(seed: int, *, domain_randomized: bool = False, shape=BRATS_SHAPE) -> SyntheticCase:
+def generate_case(
+    seed: int, *, domain_randomized: bool = False, lesion: str = "glioma", shape=BRATS_SHAPE
+) -> SyntheticCase:
     """Generate a four-sequence brain MRI with a glioma-like tumor and its BraTS labels.
 
     Args:
         seed: non-negative integer; the same seed (and arguments) gives byte-identical arrays.
         domain_randomized: draw random intensities per tissue class, blur, bias, noise and gamma
             (SynthSeg-style) instead of the realistic contrast.
+        lesion: "glioma" (lobulated core, 80 % enhancing) or "metastasis" (round, thin-rimmed enhancing
+            lesion around a fluid-filled cyst; see :func:`~brainseg.synth.tumor.metastasis_plan`).
         shape: grid size (X, Y, Z). Smaller grids keep the BraTS 240 x 240 x 155 mm field of view with
             larger voxels (e.g. (96, 96, 62) has 2.5 mm voxels); the affine says so.
 
@@ -128,12 +146,16 @@ def generate_case(seed: int, *, domain_randomized: bool = False, shape=BRATS_SHA
         is (240, 240, 155) float32.
 
     Raises:
-        ValueError: ``seed`` is not a non-negative integer or ``shape`` is not three sizes in [32, 512].
+        ValueError: ``seed`` is not a non-negative integer, ``lesion`` not in :data:`LESIONS` or ``shape`` is
+            not three sizes in [32, 512].
     """
     seed = _check_seed(seed)
+    if lesion not in LESIONS:
+        raise ValueError(f"lesion must be one of {', '.join(LESIONS)}, got {lesion!r}")
     shape = check_shape(shape)
     spacing = voxel_spacing(shape)
-    geometry, tumor_rng, appearance, noise = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+    streams = np.random.SeedSequence(seed).spawn(5)  # the first four are what spawn(4) gave: old seeds unchanged
+    geometry, tumor_rng, appearance, noise, lesion_rng = (np.random.default_rng(s) for s in streams)
 
     anatomy = load_template_anatomy()
     transform = draw_transform(geometry, anatomy, spacing)
@@ -141,6 +163,8 @@ def generate_case(seed: int, *, domain_randomized: bool = False, shape=BRATS_SHA
     case = resample_anatomy(anatomy, transform, start, stop, spacing)
 
     plan = draw_plan(tumor_rng)
+    if lesion == "metastasis":
+        plan = metastasis_plan(lesion_rng, plan)
     r_core = equivalent_radius_mm(plan.whole_ml[0] * plan.core_fraction)
     centers = [choose_center(tumor_rng, case, growth_allowed(case), spacing, r_core + 4)]
     mass = None
@@ -158,6 +182,8 @@ def generate_case(seed: int, *, domain_randomized: bool = False, shape=BRATS_SHA
     labels_box = grow_tumor(tumor_rng, case, plan, centers, spacing)
 
     contrast = randomized_contrast(appearance) if domain_randomized else realistic_contrast(appearance)
+    if lesion == "metastasis":
+        contrast = cystic_core_contrast(lesion_rng, contrast, domain_randomized)
     vessels = vessel_map(appearance, case, spacing)
     healthy_texture = smooth_noise(appearance, case.t1_detail.shape, tuple(2.5 / spacing))
     tumor_box, tumor = tumor_weights(labels_box, spacing)
@@ -182,6 +208,7 @@ def generate_case(seed: int, *, domain_randomized: bool = False, shape=BRATS_SHA
         "generator": f"brainseg.synth v{GENERATOR_VERSION}",
         "seed": seed,
         "domain_randomized": bool(domain_randomized),
+        "lesion": lesion,
         "shape": list(shape),
         "spacing_mm": [round(float(s), 4) for s in spacing],
         "orientation": "LPS",

@@ -13,11 +13,14 @@ Each focus is built in three steps, all in a patch around its center (case voxel
 
 Tumors never grow into the ventricles or CSF, and every core is wrapped in at least one voxel of edema
 where there is brain around it.
+
+:func:`metastasis_plan` turns a glioma plan into a metastasis-like one: rounder foci with a thin,
+always-enhancing rim around a cystic or necrotic centre and relatively more edema (like the AURORA case).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -44,6 +47,7 @@ class TumorPlan:
         enhancing: whether the core has an enhancing rim (else it is all NCR/NET, LGG-like).
         rim_mm: mean thickness of the enhancing rim.
         mass_effect: strength in [0, 0.6) of the push on surrounding tissue (0 = none).
+        lobulation: scale of the core's lobulating noise (1 = glioma-like, lower = rounder).
     """
 
     whole_ml: tuple[float, ...]
@@ -51,6 +55,7 @@ class TumorPlan:
     enhancing: bool
     rim_mm: float
     mass_effect: float
+    lobulation: float = 1.0
 
     @property
     def multifocal(self) -> bool:
@@ -71,6 +76,21 @@ def draw_plan(rng: np.random.Generator) -> TumorPlan:
     core_fraction = rng.uniform(0.2, 0.6) if enhancing else rng.uniform(0.3, 0.8)
     mass = rng.uniform(0.25, 0.6) if (total > 20 and rng.random() < 0.7) else 0.0
     return TumorPlan(tuple(float(p) for p in parts), float(core_fraction), enhancing, float(rng.uniform(1.5, 5)), mass)
+
+
+def metastasis_plan(rng: np.random.Generator, plan: TumorPlan) -> TumorPlan:
+    """``plan`` made metastasis-like: a round core (lobulation 0.15-0.5) of 10-50 % of the whole tumor,
+    always enhancing, with a thin rim (1-3 mm) around the necrotic or cystic centre.
+
+    Volumes, foci and mass effect stay the glioma plan's, so only the lesion's shape and make-up change.
+    """
+    return replace(
+        plan,
+        core_fraction=float(rng.uniform(0.1, 0.5)),
+        enhancing=True,
+        rim_mm=float(rng.uniform(1.0, 3.0)),
+        lobulation=float(rng.uniform(0.15, 0.5)),
+    )
 
 
 def equivalent_radius_mm(volume_ml: float) -> float:
@@ -168,7 +188,7 @@ def grow_focus(
     dist2 = sum((sum(rot[e, d] * mm[d] for d in range(3)) / axes_mm[e]) ** 2 for e in range(3))
     lobes = smooth_noise(rng, shape, tuple(np.clip(r_core / 2.5, 2.5, 8) / spacing))
     rough = smooth_noise(rng, shape, tuple(np.full(3, 2.5) / spacing))
-    score = np.sqrt(dist2) + rng.uniform(0.2, 0.5) * lobes + rng.uniform(0.05, 0.15) * rough
+    score = np.sqrt(dist2) + plan.lobulation * rng.uniform(0.2, 0.5) * lobes + rng.uniform(0.05, 0.15) * rough
     core = _smallest(score, room, max(1, round(whole_ml * plan.core_fraction / voxel_ml)))
     core = ndi.binary_fill_holes(_largest_component(core)) & room
 

@@ -89,11 +89,12 @@ def write_cases(
     seed: int,
     *,
     domain_randomized: bool = False,
+    lesion: str = "glioma",
     shape: tuple[int, int, int] = BRATS_SHAPE,
 ) -> list[Path]:
     """Generate and write ``n_cases`` cases as ``out_dir/BrainSeg-Synth-001/`` ... (1-based).
 
-    Case ``i`` (0-based) is ``generate_case(seed + i, domain_randomized=..., shape=...)``, so
+    Case ``i`` (0-based) is ``generate_case(seed + i, domain_randomized=..., lesion=..., shape=...)``, so
     ``write_cases(d, 3, 10)`` writes the cases of seeds 10, 11 and 12, and any one of them can be
     regenerated alone. A ``synth_cases.json`` manifest
     in ``out_dir`` lists each case's id, seed and metadata (tumor volumes, foci, contrast).
@@ -112,7 +113,7 @@ def write_cases(
     folders, manifest = [], []
     for i in range(int(n_cases)):
         case_id = case_id_for(i + 1)
-        case = generate_case(int(seed) + i, domain_randomized=domain_randomized, shape=shape)
+        case = generate_case(int(seed) + i, domain_randomized=domain_randomized, lesion=lesion, shape=shape)
         folders.append(write_case(case, out, case_id))
         manifest.append({"case_id": case_id, **case.meta})
         del case  # one full-size case in memory at a time (~160 MB)

@@ -35,7 +35,7 @@ from brainseg.io import SEQUENCES, CanonicalFrame, load_case
 from brainseg.io.naming import assign_roles
 from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
-from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, generate_case
+from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, LESIONS, generate_case
 from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation
 
 VALIDATION_SEED_START = 10**6
@@ -65,7 +65,11 @@ def _check_index(index: int, length: int, what: str) -> int:
 
 
 def synthetic_case_arrays(
-    seed: int, domain_randomized: bool, shape: tuple[int, int, int] = BRATS_SHAPE, margin: int = CROP_MARGIN
+    seed: int,
+    domain_randomized: bool,
+    shape: tuple[int, int, int] = BRATS_SHAPE,
+    margin: int = CROP_MARGIN,
+    lesion: str = "glioma",
 ) -> dict[str, np.ndarray]:
     """Generate one synthetic case and bring it into the canonical frame, cropped to the brain.
 
@@ -78,7 +82,7 @@ def synthetic_case_arrays(
         int16 is exact and as small as float16), ``labels`` (X, Y, Z) uint8 internal, ``box`` (3, 2) int64
         start/stop of the crop in the full canonical grid, ``affine`` (4, 4) voxel -> world of the crop.
     """
-    case = generate_case(seed, domain_randomized=domain_randomized, shape=shape)
+    case = generate_case(seed, domain_randomized=domain_randomized, lesion=lesion, shape=shape)
     frame = CanonicalFrame(tuple(case.labels.shape), case.affine)
     images = np.stack([frame.to_canonical(case.images[sequence]) for sequence in SEQUENCES])
     labels = frame.to_canonical(case.labels)
@@ -110,20 +114,22 @@ def _write_npz_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise
 
 
-def _generate_into(path: str, seed: int, domain_randomized: bool, shape: tuple[int, int, int]) -> str:
+def _generate_into(
+    path: str, seed: int, domain_randomized: bool, shape: tuple[int, int, int], lesion: str = "glioma"
+) -> str:
     """Worker for :meth:`SyntheticPool.prepare` (module level so that spawned processes can import it)."""
     target = Path(path)
     if not target.exists():  # another process may have finished it meanwhile
-        _write_npz_atomically(target, synthetic_case_arrays(seed, domain_randomized, shape))
+        _write_npz_atomically(target, synthetic_case_arrays(seed, domain_randomized, shape, lesion=lesion))
     return path
 
 
 class SyntheticPool:
     """A fixed set of synthetic cases, generated on first use and cached as compressed ``.npz`` files.
 
-    Case ``i`` is ``generate_case(seed + i, domain_randomized=..., shape=...)`` in canonical RAS order,
+    Case ``i`` is ``generate_case(seed + i, domain_randomized=..., lesion=..., shape=...)`` in canonical RAS order,
     cropped to the brain's bounding box plus :data:`CROP_MARGIN` voxels (7-9 MB a full-size case on disk).
-    Files are named by generator version, contrast mode, seed and grid, so pools with different settings
+    Files are named by generator version, contrast mode, lesion kind, seed and grid, so pools with different settings
     share one cache folder safely, and two processes generating the same case at once both succeed.
 
     Args:
@@ -133,6 +139,7 @@ class SyntheticPool:
         domain_randomized: random tissue contrast (training) or realistic contrast (validation).
         shape: generator grid, (240, 240, 155) for the BraTS grid; smaller ones are for tests.
         validation: reserved for :func:`validation_cases`: seeds must then be >= VALIDATION_SEED_START.
+        lesion: "glioma" or "metastasis" (see :data:`brainseg.synth.LESIONS`).
 
     Example::
 
@@ -150,7 +157,10 @@ class SyntheticPool:
         *,
         shape: tuple[int, int, int] = BRATS_SHAPE,
         validation: bool = False,
+        lesion: str = "glioma",
     ) -> None:
+        if lesion not in LESIONS:
+            raise BrainSegError(f"lesion must be one of {', '.join(LESIONS)}, got {lesion!r}")
         if isinstance(num_cases, bool) or not isinstance(num_cases, (int, np.integer)) or num_cases < 1:
             raise BrainSegError(f"num_cases must be a positive integer, got {num_cases!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -172,6 +182,7 @@ class SyntheticPool:
         self.domain_randomized = bool(domain_randomized)
         self.shape = tuple(int(n) for n in shape)
         self.validation = validation
+        self.lesion = lesion
 
     @property
     def seeds(self) -> range:
@@ -182,15 +193,19 @@ class SyntheticPool:
         return self.num_cases
 
     def case_name(self, index: int) -> str:
-        """``synth-0000042`` for the case of seed 42."""
-        return f"synth-{self.seed + _check_index(index, self.num_cases, 'SyntheticPool'):07d}"
+        """``synth-0000042`` for the glioma case of seed 42, ``synth-met-0000042`` for its metastasis case."""
+        return f"synth-{self._tag}{self.seed + _check_index(index, self.num_cases, 'SyntheticPool'):07d}"
+
+    @property
+    def _tag(self) -> str:
+        return "" if self.lesion == "glioma" else "met-"
 
     def path(self, index: int) -> Path:
         """Cache file of case ``index`` (it may not exist yet)."""
         seed = self.seed + _check_index(index, self.num_cases, "SyntheticPool")
         mode = "dr" if self.domain_randomized else "rc"
         grid = "x".join(str(n) for n in self.shape)
-        return self.cache_dir / f"synth-v{GENERATOR_VERSION}-{mode}-{grid}-{seed:07d}.npz"
+        return self.cache_dir / f"synth-v{GENERATOR_VERSION}-{mode}-{self._tag}{grid}-{seed:07d}.npz"
 
     def prepare(self, workers: int = 2) -> list[int]:
         """Generate every missing case (``workers`` processes, ~3 s and ~0.7 GB each per full-size case).
@@ -200,7 +215,7 @@ class SyntheticPool:
         """
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         missing = [i for i in range(self.num_cases) if not self.path(i).exists()]
-        jobs = [(str(self.path(i)), self.seed + i, self.domain_randomized, self.shape) for i in missing]
+        jobs = [(str(self.path(i)), self.seed + i, self.domain_randomized, self.shape, self.lesion) for i in missing]
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 _generate_into(*job)
@@ -215,7 +230,9 @@ class SyntheticPool:
         path = self.path(index)
         if not path.exists():
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            _generate_into(str(path), self.seed + index % self.num_cases, self.domain_randomized, self.shape)
+            _generate_into(
+                str(path), self.seed + index % self.num_cases, self.domain_randomized, self.shape, self.lesion
+            )
         try:
             with np.load(path) as stored:
                 return {key: stored[key] for key in stored.files}
@@ -266,35 +283,50 @@ def training_pool(
     seed: int,
     realistic_share: float,
     *,
+    metastasis_share: float = 0.0,
     shape: tuple[int, int, int] = BRATS_SHAPE,
 ) -> ConcatSource:
     """The synthetic training cases: domain-randomized ones, then a ``realistic_share`` with textbook contrast.
 
     Seeds ``seed .. seed + num_cases - 1``, each used once (so the two parts differ in anatomy and tumor
     as well as contrast). Domain randomization teaches robustness to scanners and protocols; the realistic
-    part keeps the contrasts real scans have in front of the network from the first steps.
+    part keeps the contrasts real scans have in front of the network from the first steps. In each part,
+    the last ``metastasis_share`` of the cases are metastasis-like (cystic, thin-rimmed) instead of
+    glioma-like, so the glioma cases keep the seeds they have without metastases.
     """
-    if not 0.0 <= realistic_share <= 1.0:
-        raise BrainSegError(f"realistic_share must be in [0, 1], got {realistic_share!r}")
+    for name, share in (("realistic_share", realistic_share), ("metastasis_share", metastasis_share)):
+        if not 0.0 <= share <= 1.0:
+            raise BrainSegError(f"{name} must be in [0, 1], got {share!r}")
     realistic = round(num_cases * realistic_share)
     randomized = num_cases - realistic
     pools = []
-    if randomized:
-        pools.append(SyntheticPool(cache_dir, randomized, seed, domain_randomized=True, shape=shape))
-    if realistic:
-        pools.append(SyntheticPool(cache_dir, realistic, seed + randomized, domain_randomized=False, shape=shape))
+    for start, count, domain_randomized in ((seed, randomized, True), (seed + randomized, realistic, False)):
+        metastases = round(count * metastasis_share)
+        for first, size, lesion in (
+            (start, count - metastases, "glioma"),
+            (start + count - metastases, metastases, "metastasis"),
+        ):
+            if size:
+                pools.append(SyntheticPool(cache_dir, size, first, domain_randomized, shape=shape, lesion=lesion))
     return ConcatSource(pools)
 
 
 def validation_cases(
-    cache_dir: Path, num_cases: int, seed: int = VALIDATION_SEED_START, *, shape: tuple[int, int, int] = BRATS_SHAPE
+    cache_dir: Path,
+    num_cases: int,
+    seed: int = VALIDATION_SEED_START,
+    *,
+    shape: tuple[int, int, int] = BRATS_SHAPE,
+    lesion: str = "glioma",
 ) -> SyntheticPool:
-    """The fixed synthetic validation set: realistic contrast, seeds from ``seed`` (>= 10**6) on.
+    """The fixed synthetic validation set: realistic contrast, seeds from ``seed`` (>= 10**6) on, ``lesion`` kind.
 
     Whole cases (cropped to the brain plus a margin), for full-volume validation; call ``.prepare()`` to
     generate them up front. Training pools cannot reach these seeds (:class:`SyntheticPool` refuses).
     """
-    return SyntheticPool(cache_dir, num_cases, seed, domain_randomized=False, shape=shape, validation=True)
+    return SyntheticPool(
+        cache_dir, num_cases, seed, domain_randomized=False, shape=shape, validation=True, lesion=lesion
+    )
 
 
 # --------------------------------------------------------------------------------------------------

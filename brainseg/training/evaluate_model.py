@@ -26,6 +26,9 @@ from brainseg.training.data import BratsFolderSet, validation_cases
 TEST_SEED = 2 * 10**6
 """Held-out synthetic test cases: seeds apart from training (< 10**6) and validation (10**6 ...)."""
 
+SYNTHETIC_SETS = {"synth": "glioma", "synth-met": "metastasis"}
+"""``--data`` names of the held-out synthetic sets -> their lesion kind."""
+
 
 @dataclass(frozen=True)
 class EvaluationRow:
@@ -40,15 +43,16 @@ class EvaluationRow:
 
 
 def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]]:
-    """``synth:N`` (N held-out synthetic cases, 1 mm BraTS grid) or a BraTS-layout folder of cases with truth.
+    """``synth:N`` (N held-out synthetic gliomas, 1 mm BraTS grid), ``synth-met:N`` (the same seeds' metastasis-like
+    cases) or a BraTS-layout folder of cases with truth.
 
     Returns (raw images (4, X, Y, Z) RAS, internal labels (X, Y, Z), spacing in mm) per case.
     """
-    if data.startswith("synth:"):
-        count = data.split(":", 1)[1]
+    kind, _, count = data.partition(":")
+    if kind in SYNTHETIC_SETS:
         if not count.isdigit() or int(count) < 1:
-            raise BrainSegError(f"--data {data!r}: expected synth:N with N >= 1, or a folder of cases")
-        held_out = validation_cases(cache / "test", int(count), seed=TEST_SEED)
+            raise BrainSegError(f"--data {data!r}: expected synth:N or synth-met:N with N >= 1, or a folder of cases")
+        held_out = validation_cases(cache / "test", int(count), seed=TEST_SEED, lesion=SYNTHETIC_SETS[kind])
         return [(images, labels, (1.0, 1.0, 1.0)) for images, labels in held_out]
     folder = BratsFolderSet(Path(data))
     cases = [load_case(path) for path in folder.folders]

@@ -55,6 +55,8 @@ class TrainConfig:
         peak_lr: the schedule's peak rate before group multipliers (A.1: 20 x 5e-5).
         train_cases: synthetic cases in the training pool (cached under ``cache``).
         realistic_share: share of them with realistic contrast; the rest are domain-randomized.
+        metastasis_share: share of each contrast part with metastasis-like (cystic, thin-rimmed) lesions
+            instead of gliomas.
         val_cases, val_every: fixed synthetic validation cases, and how often (steps) they are scored.
         cache_cases: normalized cases each loader process keeps in memory (~75 MB each at full size); as
             many as there are training cases makes every patch after the first epoch's a cache hit.
@@ -81,6 +83,7 @@ class TrainConfig:
     peak_lr: float = INITIAL_LR * DIV_FACTOR
     train_cases: int = 32
     realistic_share: float = 0.0
+    metastasis_share: float = 0.0
     val_cases: int = 2
     val_every: int = 100
     log_every: int = 10
@@ -123,7 +126,12 @@ def _shape(config: TrainConfig) -> dict:
 def _training_source(config: TrainConfig):
     if config.data == "synth":
         pool = training_pool(
-            Path(config.cache) / "train", config.train_cases, config.seed, config.realistic_share, **_shape(config)
+            Path(config.cache) / "train",
+            config.train_cases,
+            config.seed,
+            config.realistic_share,
+            metastasis_share=config.metastasis_share,
+            **_shape(config),
         )
         for part in pool.sources:
             part.prepare(workers=max(config.workers, 1))
@@ -346,6 +354,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
         "training": {
             "data": f"synthetic (brainseg.synth), {config.train_cases} cases, "
             f"{1 - config.realistic_share:.0%} domain-randomized, the rest realistic contrast"
+            + (f", {config.metastasis_share:.0%} metastasis-like lesions" if config.metastasis_share else "")
             if config.data == "synth"
             else f"BraTS-layout folder {config.data}",
             "recipe": (
@@ -360,7 +369,8 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 f"--steps {config.steps} --patch-size {config.patch_size} --batch-size {config.batch_size} "
                 f"--lr {config.peak_lr:g} --train-cases {config.train_cases} "
                 f"--realistic-share {config.realistic_share:g} "
-                f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
+                + (f"--metastasis-share {config.metastasis_share:g} " if config.metastasis_share else "")
+                + f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
                 + (" --edge-artifacts" if config.edge_artifacts else "")
                 + (f" --loss {config.loss}" if config.loss else "")
                 + "".join(f" --set {key}={json.dumps(value)}" for key, value in (config.model_overrides or {}).items())

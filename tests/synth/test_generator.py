@@ -220,7 +220,33 @@ def test_domain_randomized_changes_contrast_not_anatomy(small_cases, small_rando
     assert any(signs) and not all(signs)
 
 
+@pytest.mark.parametrize("domain_randomized", [False, True])
+def test_metastasis_keeps_the_head_and_grows_a_cyst_with_an_enhancing_rim(small_cases, domain_randomized):
+    for seed in (0, 2, 5):
+        glioma = (
+            small_cases[seed] if not domain_randomized else generate_case(seed, shape=SMALL, domain_randomized=True)
+        )
+        metastasis = generate_case(seed, shape=SMALL, lesion="metastasis", domain_randomized=domain_randomized)
+        assert (glioma.meta["lesion"], metastasis.meta["lesion"]) == ("glioma", "metastasis")
+        # Same head (the mass effect may push tissue differently) and the same planned volumes.
+        assert np.mean((metastasis.tissue_labels > 0) == (glioma.tissue_labels > 0)) > 0.99
+        assert metastasis.meta["planned_whole_tumor_ml"] == glioma.meta["planned_whole_tumor_ml"]
+        assert metastasis.meta["enhancing"] and (metastasis.labels == ET).any()
+        cyst, csf = metastasis.labels == NCR, (metastasis.tissue_labels == CSF) & (metastasis.labels == 0)
+        assert cyst.any()
+        # Fluid: close to the case's own CSF on T2 and under the enhancing rim on T1ce.
+        # (Most CSF voxels of the 2.5 mm grid are partial volume: the 90th percentile is the pure fluid.)
+        t2_cyst, t2_csf = np.median(metastasis.images["T2"][cyst]), np.percentile(metastasis.images["T2"][csf], 90)
+        assert 0.5 * t2_csf < t2_cyst < 1.3 * t2_csf
+        t1ce = metastasis.images["T1ce"]
+        assert np.median(t1ce[cyst]) < np.median(t1ce[metastasis.labels == ET])
+        if not domain_randomized:
+            assert np.median(t1ce[cyst]) < healthy_median(metastasis, "T1ce", WM)
+
+
 def test_bad_arguments_raise_value_errors():
+    with pytest.raises(ValueError, match="lesion must be one of glioma, metastasis"):
+        generate_case(0, lesion="meningioma")
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         generate_case(-1)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):

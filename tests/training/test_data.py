@@ -113,6 +113,28 @@ def test_training_pool_mixes_randomized_and_realistic_cases_with_distinct_seeds(
         training_pool(pool.cache_dir, 3, SEED, 1.5)
 
 
+def test_training_pool_makes_the_last_metastasis_share_of_each_part_metastases(pool):
+    mixed = training_pool(pool.cache_dir, 8, SEED, realistic_share=0.5, metastasis_share=0.25, shape=TINY)
+    parts = [(p.domain_randomized, p.lesion, list(p.seeds)) for p in mixed.sources]
+    assert parts == [
+        (True, "glioma", [SEED, SEED + 1, SEED + 2]),
+        (True, "metastasis", [SEED + 3]),
+        (False, "glioma", [SEED + 4, SEED + 5, SEED + 6]),
+        (False, "metastasis", [SEED + 7]),
+    ]
+    assert mixed.case_name(3) == f"synth-met-{SEED + 3:07d}"
+    glioma, metastasis = SyntheticPool(pool.cache_dir, 1, SEED, shape=TINY), mixed.sources[1]
+    assert "-met-" in metastasis.path(0).name and glioma.path(0) != SyntheticPool(
+        pool.cache_dir, 1, SEED, shape=TINY, lesion="metastasis"
+    ).path(0)
+    _, labels = metastasis[0]  # generated on first use
+    assert (labels == 1).any() and (labels == 3).any()  # cyst and rim
+    with pytest.raises(BrainSegError, match=r"metastasis_share must be in \[0, 1\]"):
+        training_pool(pool.cache_dir, 3, SEED, 0.5, metastasis_share=-0.1)
+    with pytest.raises(BrainSegError, match="lesion must be one of"):
+        SyntheticPool(pool.cache_dir, 1, SEED, lesion="lymphoma")
+
+
 # --------------------------------------------------------------------------------------------------
 # BraTS folders
 
