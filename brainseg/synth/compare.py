@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6], help="realistic cases")
     parser.add_argument("--view-seed", type=int, default=6, help="realistic case shown (the bundled example)")
     parser.add_argument("--randomized-seed", type=int, default=6, help="seed of the domain-randomized case")
+    parser.add_argument("--metastasis-seed", type=int, default=11, help="seed of the metastasis-like case shown")
     args = parser.parse_args(argv)
     folders = sorted(p for p in args.real.iterdir() if p.is_dir()) if args.real.is_dir() else []
     if not folders:
@@ -236,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     title = f"synthetic, seed {args.randomized_seed}, domain-randomized"
     triplanar(case.images, case.labels > 0, args.images / "synth_case_randomized.png", title, case.labels)
     axial[f"randomized, seed {args.randomized_seed}"] = (case.images, case.labels > 0)
+    case = generate_case(args.metastasis_seed, lesion="metastasis")
+    title = f"synthetic metastasis-like lesion, seed {args.metastasis_seed} (realistic contrast)"
+    triplanar(case.images, case.labels > 0, args.images / "synth_case_metastasis.png", title, case.labels)
     side_by_side(axial, args.images / "synth_vs_real_axial.png")
     histogram_figure(numbers, args.images / "synth_histograms.png")
 
