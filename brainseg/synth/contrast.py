@@ -147,23 +147,33 @@ def cystic_core_contrast(
 ) -> dict[str, SequenceContrast]:
     """``contrast`` with the necrotic core (class NCR) made a fluid-filled cyst, as in many metastases.
 
-    Cyst fluid is near CSF on T1, T1ce and T2 (a little brighter on T1 and T1ce when proteinaceous) and
-    anywhere from CSF-dark to grey-matter-bright on FLAIR, with little texture. In realistic contrast the
-    edema's FLAIR brightness is also drawn wider (1.3-2.0 x WM: metastasis edema is often only mildly bright).
-    With random contrast the cyst follows the case's random CSF, and stays under the enhancing tumor on T1ce.
+    Cyst fluid ranges from clear (CSF-like) to proteinaceous: on T1 and T1ce anywhere between CSF and 0.95 (T1)
+    or 0.8 (T1ce) of the brighter of grey and white matter, on T2 half to all of CSF's brightness, on FLAIR anywhere
+    from CSF-dark to a little above grey matter; it has little texture. In realistic contrast the rim and
+    the edema are drawn wider too, since a thin rim and metastasis edema are often only mildly bright:
+    ET 1.35-1.9 x WM on T1ce, edema 1.3-2.0 x WM on FLAIR and 0.72-0.95 x WM on T1 (the real AURORA
+    metastasis: cyst z-scores T1 -0.1, T1ce -1.0, T2 2.0, FLAIR 0.4; rim T1ce 2.1). With random contrast
+    the cyst follows the case's random CSF and tissue means, and stays under the enhancing tumor on T1ce.
     """
     out = {}
     for seq, sequence in contrast.items():
         means = dict(sequence.means)
         texture = dict(sequence.texture)
-        csf = means["CSF"]
-        if seq == "FLAIR":
-            low, high = sorted((csf, means["GM"]))
-            means["NCR"] = float(rng.uniform(low, 1.3 * high))
-            if not domain_randomized:
-                means["ED"] = float(rng.uniform(1.3, 2.0))
+        csf, tissue = means["CSF"], max(means["GM"], means["WM"])
+        if seq in ("T1", "T1ce"):
+            top = (0.95 if seq == "T1" else 0.8) * tissue
+            means["NCR"] = float(rng.uniform(min(csf, top), top))
+        elif seq == "T2":
+            means["NCR"] = csf * float(rng.uniform(0.5, 1.0))
         else:
-            means["NCR"] = csf * float(rng.uniform(1.0, 1.5) if seq in ("T1", "T1ce") else rng.uniform(0.75, 1.0))
+            means["NCR"] = float(rng.uniform(min(csf, means["GM"]), 1.3 * max(csf, means["GM"])))
+        if not domain_randomized:
+            if seq == "T1ce":
+                means["ET"] = float(rng.uniform(1.35, 1.9))
+            elif seq == "FLAIR":
+                means["ED"] = float(rng.uniform(1.3, 2.0))
+            elif seq == "T1":
+                means["ED"] = float(rng.uniform(0.72, 0.95))
         if seq == "T1ce":
             means["NCR"] = min(means["NCR"], means["ET"] / 1.2)
         texture["NCR"] = float(rng.uniform(0.01, 0.04))

@@ -43,8 +43,9 @@ from brainseg.synth.tumor import (
     metastasis_plan,
 )
 
-GENERATOR_VERSION = 1
-"""Bumped whenever the same seed would give different arrays."""
+GENERATOR_VERSION = 2
+"""Bumped whenever the same seed would give different arrays (v2: metastasis-like cysts widened; glioma
+cases are byte-identical to v1's)."""
 
 INT16_MAX = 32767
 

@@ -234,10 +234,10 @@ def test_metastasis_keeps_the_head_and_grows_a_cyst_with_an_enhancing_rim(small_
         assert metastasis.meta["enhancing"] and (metastasis.labels == ET).any()
         cyst, csf = metastasis.labels == NCR, (metastasis.tissue_labels == CSF) & (metastasis.labels == 0)
         assert cyst.any()
-        # Fluid: close to the case's own CSF on T2 and under the enhancing rim on T1ce.
+        # Fluid: up to the case's own CSF on T2 (half of it when proteinaceous), under the rim on T1ce.
         # (Most CSF voxels of the 2.5 mm grid are partial volume: the 90th percentile is the pure fluid.)
         t2_cyst, t2_csf = np.median(metastasis.images["T2"][cyst]), np.percentile(metastasis.images["T2"][csf], 90)
-        assert 0.5 * t2_csf < t2_cyst < 1.3 * t2_csf
+        assert 0.35 * t2_csf < t2_cyst < 1.3 * t2_csf
         t1ce = metastasis.images["T1ce"]
         assert np.median(t1ce[cyst]) < np.median(t1ce[metastasis.labels == ET])
         if not domain_randomized:
