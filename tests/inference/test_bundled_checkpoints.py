@@ -50,6 +50,8 @@ EXPECTED = {
     # TEST_SEED + 7: WT 0.966, TC 0.913, ET 0.956; real WT 10 / 62 mL: edema only beside the AURORA metastasis,
     # little of either core (its card says so).
     "msfen": Expected({"WT": 0.7, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 2, "BraTS-GLI-00001-000": 20}),
+    # TEST_SEED + 7: WT 0.809, TC 0.921, ET 0.932 (extra blobs away from the tumor cost WT); real WT 68 / 110 mL.
+    "unet3d": Expected({"WT": 0.5, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 20, "BraTS-GLI-00001-000": 20}),
     # TEST_SEED + 7: WT 0.722, TC 0.867, ET 0.903; real WT 60 / 117 mL.
     "tritier-film": Expected({"WT": 0.5, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 20, "BraTS-GLI-00001-000": 20}),
 }

@@ -46,6 +46,11 @@ def demo_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_checkpoint(create(DEFAULT_MODEL, "demo"), tmp_path_factory.mktemp("checkpoints") / DEFAULT_MODEL)
 
 
+UNAVAILABLE_MODEL = "msfen"
+"""The variant the test server has no checkpoint for (its source is :data:`MISSING_FOLDER`)."""
+MISSING_FOLDER = Path("/nonexistent/brainseg-test-checkpoint")
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory, demo_checkpoint: Path):
     """URL of ``python app.py`` started on a free port, its default model pointed at :func:`demo_checkpoint`
@@ -58,7 +63,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, demo_checkpoint: Path):
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
-        SOURCES_ENV: f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}",
+        # Every variant may have a bundled checkpoint by now: one is pointed at a missing folder, so that the
+        # page's "no checkpoint" path stays tested.
+        SOURCES_ENV: f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}, {UNAVAILABLE_MODEL}=local-dir:{MISSING_FOLDER}",
         "OMP_NUM_THREADS": "1",  # the tiny test cases gain nothing from threads on the shared cores
     }
     with open(log_path, "w") as log:

@@ -9,6 +9,7 @@ from PIL import Image
 
 from brainseg.models import list_models
 from brainseg.ui import app as viewer
+from brainseg.ui import models
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.models import DEFAULT_MODEL, model_choices
 from tests.casefiles import write_case
@@ -89,12 +90,12 @@ def _handler(demo: gr.Blocks, name: str):
     return next(fn.fn for fn in demo.fns.values() if fn.name == name)
 
 
-def test_picking_a_model_without_checkpoint_is_a_clear_error(monkeypatch):
+def test_picking_a_model_without_checkpoint_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.delenv("BRAINSEG_MODEL_SOURCES", raising=False)
+    monkeypatch.setattr(models, "BUNDLED_DIR", tmp_path / "nothing-bundled")  # whatever the repo ships
     demo = viewer.create_app(ExampleLibrary([]))
     missing = [c for c in model_choices().values() if not c.available]
-    if not missing:
-        pytest.skip("every variant has a bundled checkpoint")
+    assert [c.name for c in missing] == list_models()
     with pytest.raises(gr.Error, match=f"no trained checkpoint for {missing[0].name} is bundled yet"):
         _handler(demo, "check_model")(missing[0].name)
     assert "⚠ no trained checkpoint" in _handler(demo, "on_model")(missing[0].name)

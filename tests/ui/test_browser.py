@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from brainseg.ui.examples import find_examples
-from brainseg.ui.models import DEFAULT_MODEL, model_choices
 from tests.casefiles import LPS_AFFINE, REPO, write_case
+from tests.ui.conftest import MISSING_FOLDER, UNAVAILABLE_MODEL
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -159,12 +159,9 @@ def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
 def test_a_model_without_checkpoint_says_so_when_picked(page):
     from playwright.sync_api import expect
 
-    # The server's default model has the test checkpoint; the others have what the repository bundles.
-    missing = [c for c in model_choices().values() if not c.available and c.name != DEFAULT_MODEL]
-    if not missing:
-        pytest.skip("every variant has a checkpoint")
+    # The server's default model has the test checkpoint; UNAVAILABLE_MODEL points at a missing folder.
     page.locator("#bs-model input").click()
-    page.get_by_role("option", name=missing[0].label).click()
-    message = f"no trained checkpoint for {missing[0].name} is bundled yet"
+    page.get_by_role("option", name=f"{UNAVAILABLE_MODEL} (no checkpoint yet)").click()
+    message = f"no trained checkpoint for {UNAVAILABLE_MODEL} at local-dir:{MISSING_FOLDER}"
     expect(page.locator(".toast-body").get_by_text(message)).to_be_visible()
     expect(page.locator("#bs-model-info")).to_contain_text(message)
