@@ -118,9 +118,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
-    for option, share in (("--realistic-share", args.realistic_share), ("--metastasis-share", args.metastasis_share)):
-        if not 0.0 <= share <= 1.0:
-            raise UsageError(f"{option} must be in [0, 1], got {share:g}")
     config = TrainConfig(
         model=args.model,
         size=args.size,

@@ -131,7 +131,7 @@ def _tumor_meta(labels: np.ndarray, voxel_ml: float, plan: TumorPlan, mass: Mass
 def generate_case(
     seed: int, *, domain_randomized: bool = False, lesion: str = "glioma", shape=BRATS_SHAPE
 ) -> SyntheticCase:
-    """Generate a four-sequence brain MRI with a glioma-like tumor and its BraTS labels.
+    """Generate a four-sequence brain MRI with a glioma- or metastasis-like tumor and its BraTS labels.
 
     Args:
         seed: non-negative integer; the same seed (and arguments) gives byte-identical arrays.

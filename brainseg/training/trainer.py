@@ -183,6 +183,12 @@ def train(config: TrainConfig) -> dict:
         raise BrainSegError(f"no training recipe for model {config.model!r}; recipes: {', '.join(RECIPES)}")
     if config.patch_size % 16:
         raise BrainSegError(f"--patch-size must be divisible by 16, got {config.patch_size}")
+    for option, share in (
+        ("--realistic-share", config.realistic_share),
+        ("--metastasis-share", config.metastasis_share),
+    ):
+        if not 0.0 <= share <= 1.0:
+            raise BrainSegError(f"{option} must be in [0, 1], got {share:g}")
     recipe = RECIPES[config.model]
     if config.loss:
         try:

@@ -54,6 +54,13 @@ def _src(page, plane: str) -> str:
     return page.locator(f"#bs-view-{plane} img").get_attribute("src") or ""
 
 
+def _wait_loaded(page, selector: str) -> None:
+    """Until the image at ``selector`` has finished loading."""
+    page.wait_for_function(
+        "id => { const i = document.querySelector(id); return i && i.complete && i.naturalWidth > 0; }", arg=selector
+    )
+
+
 def _slider_value(page, plane: str) -> int:
     return int(page.locator(f"#bs-slider-{plane} input[type=number]").input_value())
 
@@ -82,10 +89,7 @@ def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
     for plane in ("axial", "coronal", "sagittal"):
         image = page.locator(f"#bs-view-{plane} img")
         expect(image).to_have_attribute("src", re.compile(r"/gradio_api/file=.*\.png"))
-        page.wait_for_function(
-            "id => { const i = document.querySelector(id); return i && i.complete && i.naturalWidth > 0; }",
-            arg=f"#bs-view-{plane} img",
-        )
+        _wait_loaded(page, f"#bs-view-{plane} img")
         assert image.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [480, 480]
     assert _slider_value(page, "axial") == 4
 
@@ -102,10 +106,7 @@ def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
     # Click near the top-left of the axial view: the coronal and sagittal slices move there, z stays. The new
     # axial image must have loaded first (a click on the one being replaced is lost on a busy machine), and a
     # lost click is repeated, as a user would.
-    page.wait_for_function(
-        "id => { const i = document.querySelector(id); return i && i.complete && i.naturalWidth > 0; }",
-        arg="#bs-view-axial img",
-    )
+    _wait_loaded(page, "#bs-view-axial img")
     sagittal = page.locator("#bs-slider-sagittal input[type=number]")
     for attempt in range(3):
         box = page.locator("#bs-view-axial img").bounding_box()
@@ -131,10 +132,7 @@ def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
     expect(page.locator("#bs-run-status")).to_contain_text("Done", timeout=TIMEOUT_MS)
     expect(page.locator("#bs-colorbar")).to_contain_text("prompt attention (ET)")
     for plane in ("axial", "coronal", "sagittal"):
-        page.wait_for_function(
-            "id => { const i = document.querySelector(id); return i && i.complete && i.naturalWidth > 0; }",
-            arg=f"#bs-heat-{plane} img",
-        )
+        _wait_loaded(page, f"#bs-heat-{plane} img")
     # The untrained test checkpoint may find nothing; the overlay switches to its prediction all the same.
     expect(page.locator("#bs-readout")).to_contain_text("prediction: ")
     expect(page.locator("#bs-readout")).to_contain_text("Overlay: prediction")
