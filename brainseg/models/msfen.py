@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from brainseg.models.blocks import ResidualUnit, SpatialAttention, SqueezeExcitation, upsample_to
+from brainseg.models.blocks import ResidualUnit, SpatialAttention, SqueezeExcitation, make_norm, upsample_to
 from brainseg.models.contract import ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
 from brainseg.models.registry import Variant, register
 
@@ -45,24 +45,29 @@ class MSFENConfig(ModelConfig):
     pyramid_bins: list[int] = field(default_factory=lambda: [1, 2, 4])  # SPP grid sizes per axis
     dropout: float = 0.5  # paper table 1, in the bottleneck
     attention_reduction: int = 8  # hidden size of the channel-attention MLP is channels // this
+    # ``batch`` as in the paper; ``instance`` normalizes each input by its own statistics, so a model trained on
+    # tumor-centred patches meets a whole-brain crop at inference with the statistics it saw in training.
+    norm: str = "batch"
 
     def __post_init__(self) -> None:
         if len(self.channels) != 4:
             raise ModelConfigError(f"msfen channels must list 4 stage widths, got {self.channels}")
         if any(k % 2 == 0 for k in self.kernel_sizes) or not self.kernel_sizes:
             raise ModelConfigError(f"msfen kernel_sizes must be odd, got {self.kernel_sizes}")
+        if self.norm not in ("batch", "instance"):
+            raise ModelConfigError(f"msfen norm must be 'batch' or 'instance', got {self.norm!r}")
 
 
 class DepthwiseSeparableConv(nn.Module):
-    """A k x k x k depthwise convolution then a 1x1x1 pointwise one, BN, ReLU: (B, Cin, *S) -> (B, Cout, *S)."""
+    """A k x k x k depthwise convolution then a 1x1x1 pointwise one, norm, ReLU: (B, Cin, *S) -> (B, Cout, *S)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, norm: str) -> None:
         super().__init__()
         self.depthwise = nn.Conv3d(
             in_channels, in_channels, kernel_size, padding=kernel_size // 2, groups=in_channels, bias=False
         )
         self.pointwise = nn.Conv3d(in_channels, out_channels, 1, bias=False)
-        self.norm = nn.BatchNorm3d(out_channels)
+        self.norm = make_norm(norm, out_channels, dims=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.relu(self.norm(self.pointwise(self.depthwise(x))), inplace=True)
@@ -75,17 +80,19 @@ class MultiScaleBlock(nn.Module):
     ``self.spatial.last_map``, (B, 1, X, Y, Z) in [0, 1].
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_sizes: list[int], reduction: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_sizes: list[int], reduction: int, norm: str) -> None:
         super().__init__()
-        self.branches = nn.ModuleList(DepthwiseSeparableConv(in_channels, out_channels, k) for k in kernel_sizes)
+        self.branches = nn.ModuleList(DepthwiseSeparableConv(in_channels, out_channels, k, norm) for k in kernel_sizes)
         concatenated = out_channels * len(kernel_sizes)
         # Squeeze-excitation is the paper's "channel attention ... SIGMOID"; CBAM's max-pooled descriptor is
         # left out because a channel-wise amax over a channels-last volume is ~10x slower than the mean.
         self.channel = SqueezeExcitation(concatenated, reduction)
-        self.fuse = nn.Sequential(nn.Conv3d(concatenated, out_channels, 1, bias=False), nn.BatchNorm3d(out_channels))
+        self.fuse = nn.Sequential(
+            nn.Conv3d(concatenated, out_channels, 1, bias=False), make_norm(norm, out_channels, dims=3)
+        )
         self.spatial = SpatialAttention(dims=3)
         self.shortcut = (
-            nn.Sequential(nn.Conv3d(in_channels, out_channels, 1, bias=False), nn.BatchNorm3d(out_channels))
+            nn.Sequential(nn.Conv3d(in_channels, out_channels, 1, bias=False), make_norm(norm, out_channels, dims=3))
             if in_channels != out_channels
             else nn.Identity()
         )
@@ -99,17 +106,17 @@ class MultiScaleBlock(nn.Module):
 class SpatialPyramidPooling(nn.Module):
     """Average-pool to b x b x b grids, project, upsample back and fuse with the input: (B, C, *S) -> (B, C, *S).
 
-    The pooled branches have no batch norm: at bin 1 a batch of one has a single value per channel.
+    The pooled branches have no normalization: at bin 1 a batch of one has a single value per channel.
     """
 
-    def __init__(self, channels: int, bins: list[int]) -> None:
+    def __init__(self, channels: int, bins: list[int], norm: str) -> None:
         super().__init__()
         branch_channels = max(channels // len(bins), 1)
         self.bins = list(bins)
         self.branches = nn.ModuleList(nn.Conv3d(channels, branch_channels, 1) for _ in bins)
         self.fuse = nn.Sequential(
             nn.Conv3d(channels + branch_channels * len(bins), channels, 1, bias=False),
-            nn.BatchNorm3d(channels),
+            make_norm(norm, channels, dims=3),
             nn.ReLU(inplace=True),
         )
 
@@ -125,17 +132,17 @@ class SpatialPyramidPooling(nn.Module):
 class Bottleneck(nn.Module):
     """Paper 2.1: two 3x3x3 convolutions up to ``out_channels``, pyramid pooling, dropout."""
 
-    def __init__(self, in_channels: int, out_channels: int, bins: list[int], dropout: float) -> None:
+    def __init__(self, in_channels: int, out_channels: int, bins: list[int], dropout: float, norm: str) -> None:
         super().__init__()
         self.convs = nn.Sequential(
             nn.Conv3d(in_channels, out_channels, 3, padding=1, bias=False),
-            nn.BatchNorm3d(out_channels),
+            make_norm(norm, out_channels, dims=3),
             nn.ReLU(inplace=True),
             nn.Conv3d(out_channels, out_channels, 3, padding=1, bias=False),
-            nn.BatchNorm3d(out_channels),
+            make_norm(norm, out_channels, dims=3),
             nn.ReLU(inplace=True),
         )
-        self.pyramid = SpatialPyramidPooling(out_channels, bins)
+        self.pyramid = SpatialPyramidPooling(out_channels, bins, norm)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -143,12 +150,12 @@ class Bottleneck(nn.Module):
 
 
 class DecoderStage(nn.Module):
-    """Transposed convolution x2, concatenate the skip, residual double convolution (BN, ReLU)."""
+    """Transposed convolution x2, concatenate the skip, residual double convolution (norm, ReLU)."""
 
-    def __init__(self, in_channels: int, skip_channels: int) -> None:
+    def __init__(self, in_channels: int, skip_channels: int, norm: str) -> None:
         super().__init__()
         self.up = nn.ConvTranspose3d(in_channels, skip_channels, 2, stride=2)
-        self.conv = ResidualUnit(2 * skip_channels, skip_channels, dims=3, norm="batch", negative_slope=0.0)
+        self.conv = ResidualUnit(2 * skip_channels, skip_channels, dims=3, norm=norm, negative_slope=0.0)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         return self.conv(torch.cat([self.up(x), skip], dim=1))  # (B, 2 * Cskip, *S) -> (B, Cskip, *S)
@@ -171,15 +178,16 @@ class MSFEN(SegmentationModel):
         super().__init__(config)
         widths = [config.in_channels, *config.channels]
         self.encoder = nn.ModuleList(
-            MultiScaleBlock(c_in, c_out, config.kernel_sizes, config.attention_reduction)
+            MultiScaleBlock(c_in, c_out, config.kernel_sizes, config.attention_reduction, config.norm)
             for c_in, c_out in pairwise(widths)
         )
         self.bottleneck = Bottleneck(
-            config.channels[-1], config.bottleneck_channels, config.pyramid_bins, config.dropout
+            config.channels[-1], config.bottleneck_channels, config.pyramid_bins, config.dropout, config.norm
         )
         decoder_inputs = [config.bottleneck_channels, *reversed(config.channels[1:])]
         self.decoder = nn.ModuleList(
-            DecoderStage(c_in, c_skip) for c_in, c_skip in zip(decoder_inputs, reversed(config.channels), strict=True)
+            DecoderStage(c_in, c_skip, config.norm)
+            for c_in, c_skip in zip(decoder_inputs, reversed(config.channels), strict=True)
         )
         self.head = nn.Conv3d(config.channels[0], len(config.data.outputs), 1)
 

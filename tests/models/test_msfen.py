@@ -1,4 +1,4 @@
-"""msfen: sizes build, shapes, attention, gradients, config round trip, input validation."""
+"""msfen: sizes build, shapes, attention, gradients, norm choice, config round trip, input validation."""
 
 from __future__ import annotations
 
@@ -70,6 +70,18 @@ def test_gradients_reach_every_parameter():
         assert any(p.grad.any() for name, p in model.named_parameters() if name.startswith(group)), group
 
 
+def test_instance_norm_uses_each_inputs_own_statistics():
+    """With ``norm="instance"`` no batch norm is left, and an input's output does not depend on its batch mates."""
+    torch.manual_seed(0)
+    model = create("msfen", "demo", norm="instance", dropout=0.0).train()
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert create("msfen", "demo").encoder[0].branches[0].norm.__class__ is torch.nn.BatchNorm3d  # paper default
+    first, other = torch.randn(1, 4, 32, 32, 32), 5 * torch.randn(1, 4, 32, 32, 32)
+    alone = model(first).logits
+    batched = model(torch.cat([first, other])).logits[:1]
+    assert torch.allclose(alone, batched, atol=1e-4)
+
+
 def test_config_json_round_trip():
     config = load_config("msfen", "paper")
     restored = MSFENConfig.from_dict(json.loads(json.dumps(config.to_dict())))
@@ -90,7 +102,11 @@ def test_bad_input_shape_names_the_shape(shape):
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("channels", [8, 16, 32], "4 stage widths"), ("kernel_sizes", [3, 4], "must be odd")],
+    [
+        ("channels", [8, 16, 32], "4 stage widths"),
+        ("kernel_sizes", [3, 4], "must be odd"),
+        ("norm", "group", "'batch' or 'instance'"),
+    ],
 )
 def test_bad_config_is_rejected(field, value, message):
     with pytest.raises(ModelConfigError, match=message):
