@@ -26,6 +26,10 @@ def transpose_conv_nd(dims: int) -> type[nn.Module]:
     return {2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[dims]
 
 
+NORMS = ("batch", "instance", "group")
+"""The ``kind`` values :func:`make_norm` builds; model configs check their ``norm`` field against it."""
+
+
 def make_norm(kind: str, channels: int, dims: int) -> nn.Module:
     """``batch``, ``instance`` (affine) or ``group`` (8 groups) normalization."""
     if kind == "batch":
@@ -34,7 +38,7 @@ def make_norm(kind: str, channels: int, dims: int) -> nn.Module:
         return instance_norm_nd(dims)(channels, affine=True)
     if kind == "group":
         return nn.GroupNorm(min(8, channels), channels)
-    raise ValueError(f"unknown norm {kind!r}; expected batch, instance or group")
+    raise ValueError(f"unknown norm {kind!r}; expected {', '.join(NORMS)}")
 
 
 class SqueezeExcitation(nn.Module):

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from brainseg.models.blocks import ResidualUnit, SpatialAttention, SqueezeExcitation, make_norm, upsample_to
+from brainseg.models.blocks import NORMS, ResidualUnit, SpatialAttention, SqueezeExcitation, make_norm, upsample_to
 from brainseg.models.contract import ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
 from brainseg.models.registry import Variant, register
 
@@ -45,8 +45,9 @@ class MSFENConfig(ModelConfig):
     pyramid_bins: list[int] = field(default_factory=lambda: [1, 2, 4])  # SPP grid sizes per axis
     dropout: float = 0.5  # paper table 1, in the bottleneck
     attention_reduction: int = 8  # hidden size of the channel-attention MLP is channels // this
-    # ``batch`` as in the paper; ``instance`` normalizes each input by its own statistics, so a model trained on
-    # tumor-centred patches meets a whole-brain crop at inference with the statistics it saw in training.
+    # ``batch`` as in the paper; ``instance`` (or ``group``) normalizes each input by its own statistics, so a
+    # model trained on tumor-centred patches does not meet a whole-brain crop with running patch statistics (the
+    # one instance-norm demo run over-segmented real and synthetic cases: README, "Demo checkpoints").
     norm: str = "batch"
 
     def __post_init__(self) -> None:
@@ -54,8 +55,8 @@ class MSFENConfig(ModelConfig):
             raise ModelConfigError(f"msfen channels must list 4 stage widths, got {self.channels}")
         if any(k % 2 == 0 for k in self.kernel_sizes) or not self.kernel_sizes:
             raise ModelConfigError(f"msfen kernel_sizes must be odd, got {self.kernel_sizes}")
-        if self.norm not in ("batch", "instance"):
-            raise ModelConfigError(f"msfen norm must be 'batch' or 'instance', got {self.norm!r}")
+        if self.norm not in NORMS:
+            raise ModelConfigError(f"msfen norm {self.norm!r}; expected {', '.join(NORMS)}")
 
 
 class DepthwiseSeparableConv(nn.Module):

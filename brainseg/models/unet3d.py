@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from brainseg.models.blocks import AttentionGate, ResidualUnit, conv_nd, transpose_conv_nd, upsample_to
+from brainseg.models.blocks import NORMS, AttentionGate, ResidualUnit, conv_nd, transpose_conv_nd, upsample_to
 from brainseg.models.contract import ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
 from brainseg.models.registry import Variant, register
 
@@ -149,8 +149,8 @@ class UNet3DConfig(ModelConfig):
             raise ModelConfigError(f"unet3d channels must list at least 2 widths, got {self.channels}")
         if self.stem_stride not in (1, 2):
             raise ModelConfigError(f"unet3d stem_stride must be 1 or 2, got {self.stem_stride}")
-        if self.norm not in ("batch", "instance", "group"):
-            raise ModelConfigError(f"unet3d norm {self.norm!r}; expected batch, instance or group")
+        if self.norm not in NORMS:
+            raise ModelConfigError(f"unet3d norm {self.norm!r}; expected {', '.join(NORMS)}")
 
 
 class UNet3D(SegmentationModel):

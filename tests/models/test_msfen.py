@@ -70,10 +70,12 @@ def test_gradients_reach_every_parameter():
         assert any(p.grad.any() for name, p in model.named_parameters() if name.startswith(group)), group
 
 
-def test_instance_norm_uses_each_inputs_own_statistics():
-    """With ``norm="instance"`` no batch norm is left, and an input's output does not depend on its batch mates."""
+@pytest.mark.parametrize("norm", ["instance", "group"])
+def test_per_input_norms_use_each_inputs_own_statistics(norm):
+    """With ``norm`` instance or group no batch norm is left, and an input's output does not depend on its batch
+    mates."""
     torch.manual_seed(0)
-    model = create("msfen", "demo", norm="instance", dropout=0.0).train()
+    model = create("msfen", "demo", norm=norm, dropout=0.0).train()
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
     assert create("msfen", "demo").encoder[0].branches[0].norm.__class__ is torch.nn.BatchNorm3d  # paper default
     first, other = torch.randn(1, 4, 32, 32, 32), 5 * torch.randn(1, 4, 32, 32, 32)
@@ -105,7 +107,7 @@ def test_bad_input_shape_names_the_shape(shape):
     [
         ("channels", [8, 16, 32], "4 stage widths"),
         ("kernel_sizes", [3, 4], "must be odd"),
-        ("norm", "group", "'batch' or 'instance'"),
+        ("norm", "layer", "norm 'layer'; expected batch, instance, group"),
     ],
 )
 def test_bad_config_is_rejected(field, value, message):
