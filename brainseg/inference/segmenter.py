@@ -53,6 +53,7 @@ from brainseg.io.naming import SEQUENCES
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics.volume import voxel_volume_ml
 from brainseg.models import get_variant
+from brainseg.preprocess.coverage import keep_covered, sequence_coverage
 from brainseg.preprocess.normalize import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
 
@@ -65,7 +66,7 @@ SPACING_TOLERANCE = 0.25
 """Relative spacing difference from the model's training spacing above which a warning is given."""
 
 NORMALIZATION_STEPS = {
-    "zscore-brain": "each sequence z-scored over the brain (voxels where any sequence is nonzero), 0 outside",
+    "zscore-brain": "each sequence z-scored over the brain (voxels every sequence covers), 0 outside",
     "paper-a3": "paper 000 A.3: clipped to mean +- 5 SD; T1 z-score, T1ce^0.9 then z-score, T2 and FLAIR min-max",
 }
 
@@ -79,7 +80,7 @@ class _CaseEntry:
     key: str
     images: weakref.ref
     normalized: np.ndarray  # (4, X, Y, Z) float32, model channel order and normalization
-    brain: np.ndarray  # (X, Y, Z) bool
+    brain: np.ndarray  # (X, Y, Z) bool, voxels every sequence covers (preprocess.coverage)
     box: tuple[slice, slice, slice]  # the brain's bounding box plus a margin: what the network sees
     warnings: list[str]
     probabilities: np.ndarray | None = None  # (3, X, Y, Z) nested, masked
@@ -224,10 +225,11 @@ class Segmenter:
             )
         data = self.model.config.data
         ordered = images if self._channel_order == list(range(len(SEQUENCES))) else images[self._channel_order]
-        normalized = normalize(ordered, data.normalization)  # (4, X, Y, Z) float32
-        brain = brain_mask(images)
-        warnings = []
-        fraction = brain_fraction(brain)
+        coverage = sequence_coverage(images)
+        normalized = normalize(keep_covered(ordered, coverage), data.normalization)  # (4, X, Y, Z) float32
+        brain = coverage.covered
+        warnings = [line] if (line := coverage.warning(SEQUENCES)) else []
+        fraction = brain_fraction(brain_mask(images))
         if fraction > SKULL_STRIPPED_MAX_FRACTION:
             warnings.append(
                 f"{fraction:.0%} of the volume is nonzero in some sequence: the images look not skull-stripped; "
@@ -388,7 +390,7 @@ class Segmenter:
         steps = [
             "sigmoid per region; nested: P(TC) <= P(WT), P(ET) <= P(TC)",
             "threshold 0.5: ET = ET; NCR = TC without ET; ED = WT without TC",
-            "voxels outside the brain (all four sequences 0) set to background",
+            "voxels outside the brain (all four sequences 0) or outside a sequence's field of view set to background",
         ]
         if self.min_component_fraction > 0:
             count, voxels = dropped

@@ -1,5 +1,7 @@
-"""Pixel-level preprocessing: intensity normalization per sequence and padding for strided networks."""
+"""Pixel-level preprocessing: intensity normalization per sequence, the voxels every sequence covers, and
+padding for strided networks."""
 
+from brainseg.preprocess.coverage import Coverage, keep_covered, sequence_coverage
 from brainseg.preprocess.normalize import (
     BRAIN_BOX_MARGIN,
     NORMALIZATIONS,
@@ -15,11 +17,14 @@ from brainseg.preprocess.normalize import (
 __all__ = [
     "BRAIN_BOX_MARGIN",
     "NORMALIZATIONS",
+    "Coverage",
     "bounding_box",
     "brain_box",
     "brain_mask",
     "check_method",
+    "keep_covered",
     "normalize",
     "pad_to_multiple",
+    "sequence_coverage",
     "unpad",
 ]

@@ -35,6 +35,7 @@ from brainseg.io import SEQUENCES, CanonicalFrame, load_case
 from brainseg.io.naming import assign_roles
 from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
+from brainseg.preprocess.coverage import keep_covered, sequence_coverage
 from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, LESIONS, generate_case
 from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation
 
@@ -405,8 +406,10 @@ class _PreparedCase:
     """A normalized case and where its patches may be centred (kept in :class:`PatchDataset`'s cache)."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, normalization: str) -> None:
-        self.brain = brain_mask(images)  # from the raw intensities: a normalized voxel may be exactly 0
-        self.images = normalize(images, normalization)
+        # From the raw intensities (a normalized voxel may be exactly 0), limited as the Segmenter limits it.
+        coverage = sequence_coverage(images)
+        self.brain = coverage.covered
+        self.images = normalize(keep_covered(images, coverage), normalization)
         self.labels = np.asarray(labels, dtype=np.uint8)
 
 

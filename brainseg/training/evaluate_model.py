@@ -20,6 +20,7 @@ from brainseg.inference.postprocess import drop_small_components, labels_from_pr
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics import evaluate
+from brainseg.preprocess.coverage import keep_covered, sequence_coverage
 from brainseg.preprocess.normalize import brain_box, brain_mask, normalize
 from brainseg.training.data import BratsFolderSet, validation_cases
 
@@ -75,7 +76,8 @@ def evaluate_model(
     model = load_checkpoint(checkpoint, device=device).model
     reports = []
     for images, labels, spacing in cases:
-        tensor = torch.from_numpy(normalize(images, model.config.data.normalization))[None].to(device)
+        covered = keep_covered(images, sequence_coverage(images))  # as the Segmenter prepares a case
+        tensor = torch.from_numpy(normalize(covered, model.config.data.normalization))[None].to(device)
         logits = predict_volume(model, tensor).logits
         probabilities = nest_probabilities(torch.sigmoid(logits[0].float()).cpu().numpy())
         drop_small_components(probabilities, min_component_fraction)  # a no-op at 0

@@ -21,7 +21,14 @@ from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.models import create, list_models
 from brainseg.preprocess import normalize
 from brainseg.text.prompts import PromptRefused
-from tests.inference.helpers import ForwardCounter, pointwise_checkpoint, registered_pointwise_variant, write_brain_case
+from tests.inference.helpers import (
+    BRATS2023,
+    ForwardCounter,
+    brain_images,
+    pointwise_checkpoint,
+    registered_pointwise_variant,
+    write_brain_case,
+)
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread", "pointwise_variant")
 
@@ -373,3 +380,27 @@ def test_info_describes_the_checkpoint(variant_sources, workdir):
         "precision": "float32",
     }
     assert segmenter.info["description"]
+
+
+def test_a_sequence_coverage_gap_is_segmented_as_if_cut_from_every_sequence(pointwise_source, tmp_path):
+    # T1ce stops 6 slices above the brain's lower end (a shorter slab): those voxels get no label, the
+    # user is told, and the rest is segmented exactly as if the slab were missing from all four sequences
+    # (so the gap's zeros do not bias T1ce's normalization).
+    images = brain_images(SHAPE)
+    images["T1ce"][:, :, :6] = 0
+    cut = {sequence: data.copy() for sequence, data in images.items()}
+    for data in cut.values():
+        data[:, :, :6] = 0
+    cases = {}
+    for name, volumes in (("gap", images), ("cut", cut)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for sequence, data in volumes.items():
+            nib.save(nib.Nifti1Image(data, np.eye(4)), folder / f"BraTS-GLI-99999-000-{BRATS2023[sequence]}.nii.gz")
+        cases[name] = load_case(folder)
+    segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0)
+    gap, cut_result = segmenter.segment(cases["gap"]), segmenter.segment(cases["cut"])
+    np.testing.assert_allclose(gap.probabilities, cut_result.probabilities, atol=1e-6)
+    assert not gap.labels[:, :, :6].any() and gap.labels.any()
+    assert any("T1ce misses the most" in w for w in gap.warnings)
+    assert not any("field of view" in w for w in cut_result.warnings)
