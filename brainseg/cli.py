@@ -139,6 +139,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cache=args.cache,
         synth_shape=args.synth_shape,
         stop_after=args.stop_after,
+        ema=args.ema,
         init=args.init,
         edge_artifacts=args.edge_artifacts,
         loss=args.loss,
@@ -316,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--init", help="start from this checkpoint's weights (fine-tuning), e.g. local-dir:RUN/best")
     train.add_argument("--stop-after", type=int, help="train at most N steps now; the same command continues")
+    train.add_argument(
+        "--ema",
+        type=float,
+        metavar="DECAY",
+        help="validate and save a moving average of the weights with this decay (e.g. 0.999; default: off)",
+    )
     train.set_defaults(handler=_cmd_train)
 
     scores = commands.add_parser("evaluate-model", help="score checkpoints on held-out cases (papers' table)")

@@ -8,6 +8,10 @@ A run is a folder::
       curves.html, curves.png   loss and validation Dice against step
       checkpoints/last/         Hub-layout checkpoint + training_state.pt (optimizer, schedule, step): resumable
       checkpoints/best/         the checkpoint with the best mean validation Dice so far
+
+With ``--ema DECAY`` the validated and saved weights are an exponential moving average of the trained ones
+(:class:`~brainseg.training.averaging.WeightAverage`); the trained weights travel in ``training_state.pt``
+for resuming.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.models import SegmentationModel, create
 from brainseg.models.registry import load_config
 from brainseg.preprocess.normalize import normalize
+from brainseg.training.averaging import WeightAverage
 from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, validation_cases
 from brainseg.training.logbook import append_row, truncate_after, write_curves
 from brainseg.training.recipe import DIV_FACTOR, INITIAL_LR, RECIPES, build_optimizer
@@ -70,6 +75,9 @@ class TrainConfig:
         init: start from this checkpoint's weights (any source ``load_checkpoint`` takes); its variant and
             size must be the run's. The schedule, optimizer and data start afresh.
         stop_after: train at most this many steps now (checkpointing at the end), e.g. to fit a time box.
+        ema: decay of an exponential moving average of the weights (e.g. 0.999, a horizon of ~1000 steps);
+            validation and checkpoints then use the average, which smooths the step-to-step swings of a
+            small-batch run. None trains and saves the weights themselves.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
     """
 
@@ -99,6 +107,7 @@ class TrainConfig:
     model_overrides: dict | None = None  # ablations: config fields changed from the size's JSON
     init: str | None = None  # a checkpoint source to start from instead of random weights (fine-tuning)
     stop_after: int | None = None  # stop this session after so many steps; rerun the command to continue
+    ema: float | None = None  # weight moving-average decay; None: no averaging
 
 
 def _distributed() -> tuple[int, int]:
@@ -189,6 +198,8 @@ def train(config: TrainConfig) -> dict:
     ):
         if not 0.0 <= share <= 1.0:
             raise BrainSegError(f"{option} must be in [0, 1], got {share:g}")
+    if config.ema is not None and not 0.0 < config.ema < 1.0:
+        raise BrainSegError(f"--ema must be between 0 and 1 (e.g. 0.999), got {config.ema:g}")
     recipe = RECIPES[config.model]
     if config.loss:
         try:
@@ -209,12 +220,20 @@ def train(config: TrainConfig) -> dict:
             )
         model.load_state_dict(start.state_dict())
     optimizer, scheduler = build_optimizer(model, config.steps, config.peak_lr)
+    ema = WeightAverage(model, config.ema) if config.ema else None
     step, best, earlier_seconds = 0, -1.0, 0.0
     last_dir = run_dir / "checkpoints" / "last"
     if (last_dir / STATE_FILE).is_file():
-        loaded = load_checkpoint(f"local-dir:{last_dir}", device=device).model
-        model.load_state_dict(loaded.state_dict())
         state = torch.load(last_dir / STATE_FILE, map_location=device, weights_only=False)
+        if "model" in state:  # an averaged run: the checkpoint holds the average, the state the trained weights
+            model.load_state_dict(state["model"])
+        else:
+            model.load_state_dict(load_checkpoint(f"local-dir:{last_dir}", device=device).model.state_dict())
+        if (ema is None) == ("ema" in state):
+            started_with = "with --ema" if "ema" in state else "without --ema"
+            raise BrainSegError(f"{run_dir}: this run was started {started_with}; resume it the same way")
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, best = state["step"], state["best"]
@@ -273,6 +292,8 @@ def train(config: TrainConfig) -> dict:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 12.0)
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update(model)
             step += 1
             if rank == 0:
                 if step % config.log_every == 0 or step == config.steps:
@@ -280,14 +301,15 @@ def train(config: TrainConfig) -> dict:
                         run_dir, {"step": step, "loss": float(loss.detach()), **terms, "lr": scheduler.get_last_lr()[0]}
                     )
                 if step % config.val_every == 0 or step in (config.steps, stop):
-                    last_val = validate(model, val_cases, device)
+                    saved = ema.module if ema is not None else model  # what is validated is what is saved
+                    last_val = validate(saved, val_cases, device)
                     append_row(run_dir, {"step": step, "val": last_val})
                     seconds = earlier_seconds + time.perf_counter() - started
                     metadata = _metadata(config, step, seconds, last_val, device)
                     mean = float(np.mean(list(last_val.values())))
                     if mean > best:
                         best = mean
-                        _save(model, run_dir / "checkpoints" / "best", metadata, None)
+                        _save(saved, run_dir / "checkpoints" / "best", metadata, None)
                     state = {
                         "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(),
@@ -297,7 +319,9 @@ def train(config: TrainConfig) -> dict:
                         "torch_rng": torch.get_rng_state(),
                         "seconds": seconds,
                     }
-                    _save(model, last_dir, metadata, state)
+                    if ema is not None:
+                        state |= {"model": model.state_dict(), "ema": ema.state_dict()}
+                    _save(saved, last_dir, metadata, state)
                     write_curves(run_dir, f"{config.model} ({config.size}) on {config.data}")
                 progress.update(1)
                 progress.set_postfix(loss=f"{float(loss.detach()):.3f}", **{k: f"{v:.2f}" for k, v in last_val.items()})
@@ -366,6 +390,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
             "recipe": (
                 f"paper 000 appendix A.1 schedule; loss {config.loss or RECIPES[config.model].loss}; "
                 f"patch {config.patch_size}^3{_overrides_text(config)}"
+                + (f"; weights: moving average, decay {config.ema:g}" if config.ema else "")
             ),
             "steps": step,
             "seconds": round(seconds, 1),
@@ -381,6 +406,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + (f" --loss {config.loss}" if config.loss else "")
                 + "".join(f" --set {key}={json.dumps(value)}" for key, value in (config.model_overrides or {}).items())
                 + (f" --init {config.init}" if config.init else "")
+                + (f" --ema {config.ema:g}" if config.ema else "")
             ),
         },
         "metrics": {"validation": f"{config.val_cases} fixed synthetic cases (realistic contrast)", "dice": val},

@@ -14,7 +14,8 @@ from safetensors.torch import load_file
 
 from brainseg.hub import load_checkpoint, save_checkpoint
 from brainseg.models import create
-from brainseg.training.trainer import epoch_indices
+from brainseg.training.data import validation_cases
+from brainseg.training.trainer import epoch_indices, validate
 
 TINY = ["--patch-size", "32", "--train-cases", "2", "--val-cases", "1", "--synth-shape", "64", "64", "48"]
 
@@ -67,6 +68,38 @@ def test_resume_continues_exactly(tmp_path, cache):
     assert (chunked / "metrics.jsonl").read_text() == (whole / "metrics.jsonl").read_text()
 
 
+def test_moving_average_is_what_is_saved_and_resumes_exactly(tmp_path, cache):
+    # clip-unet3d: its text tower has a constant -inf mask buffer that a naive average turns into NaN.
+    options = ["--model", "clip-unet3d", "--steps", "6", "--val-every", "2", "--ema", "0.5"]
+    whole = tmp_path / "whole"
+    train(whole, cache, *options)
+    chunked = tmp_path / "chunked"
+    train(chunked, cache, *options, "--stop-after", "4")
+    assert train(chunked, cache, *options)["steps"] == 6
+    last = whole / "checkpoints" / "last"
+    averaged = load_file(last / "model.safetensors")
+    resumed = load_file(chunked / "checkpoints" / "last" / "model.safetensors")
+    assert all(torch.equal(value, resumed[key]) for key, value in averaged.items())
+    assert (chunked / "metrics.jsonl").read_text() == (whole / "metrics.jsonl").read_text()
+    # The checkpoint holds the average, the state the trained weights: they differ after 6 steps.
+    trained = torch.load(last / "training_state.pt", weights_only=False)["model"]
+    floats = [key for key, value in averaged.items() if value.is_floating_point()]
+    assert any(not torch.allclose(averaged[k], trained[k].float(), atol=1e-7) for k in floats)
+    saved = load_checkpoint(f"local-dir:{last}")
+    training = saved.metadata["training"]
+    assert training["command"].endswith("--ema 0.5") and "moving average, decay 0.5" in training["recipe"]
+    # What was validated during training is what was saved: the logged score is the checkpoint's.
+    cases = list(validation_cases(cache / "val", 1, shape=(64, 64, 48)))
+    rows = [json.loads(line) for line in (whole / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["val"] == validate(saved.model, cases, torch.device("cpu"))
+    # Resuming it without --ema would silently switch what is saved: refused.
+    command = [sys.executable, "-m", "brainseg.cli", "train", "--out", str(whole), "--cache", str(cache), *TINY]
+    command += ["--model", "clip-unet3d", "--steps", "8", "--val-every", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith("this run was started with --ema; resume it the same way")
+
+
 def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path, cache):
     torch.manual_seed(3)
     start = create("unet3d", "demo")
@@ -108,6 +141,7 @@ def test_ablation_and_loss_options_change_the_model_and_the_recipe(tmp_path, cac
         (["--set", "no_such_field=1"], "error: --set no_such_field: clip-unet3d has no config field"),
         (["--loss", "no-such-loss"], "error: --loss no-such-loss: unknown loss 'no-such-loss'; valid losses: dice"),
         (["--metastasis-share", "1.5"], "error: --metastasis-share must be in [0, 1], got 1.5"),
+        (["--ema", "1"], "error: --ema must be between 0 and 1 (e.g. 0.999), got 1"),
     ]:
         command = [sys.executable, "-m", "brainseg.cli", "train", "--model", "clip-unet3d"]
         command += ["--out", str(tmp_path / "bad"), "--cache", str(cache), *TINY, *bad]
