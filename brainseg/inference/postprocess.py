@@ -93,8 +93,3 @@ def predictive_entropy(passes: Sequence[np.ndarray]) -> np.ndarray:
     """
     mean = np.mean(np.stack(passes), axis=0)  # (3, X, Y, Z)
     return binary_entropy_bits(mean).mean(axis=0).astype(np.float32)
-
-
-def brain_fraction(brain: np.ndarray) -> float:
-    """Share of the volume inside the brain mask (near 1 for images that are not skull-stripped)."""
-    return float(np.count_nonzero(brain)) / max(brain.size, 1)

@@ -38,7 +38,6 @@ from brainseg.inference.device import InferenceError, precision_name, resolve_de
 from brainseg.inference.postprocess import (
     MIN_COMPONENT_FRACTION,
     UNCERTAINTY_METHOD,
-    brain_fraction,
     drop_small_components,
     labels_from_probabilities,
     nest_probabilities,
@@ -53,8 +52,8 @@ from brainseg.io.naming import SEQUENCES
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics.volume import voxel_volume_ml
 from brainseg.models import get_variant
-from brainseg.preprocess.coverage import keep_covered, sequence_coverage
-from brainseg.preprocess.normalize import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
+from brainseg.preprocess.coverage import normalize_covered
+from brainseg.preprocess.normalize import BRAIN_BOX_MARGIN, brain_box, check_method
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
 
 DEFAULT_MODEL = "clip-unet3d"
@@ -225,11 +224,10 @@ class Segmenter:
             )
         data = self.model.config.data
         ordered = images if self._channel_order == list(range(len(SEQUENCES))) else images[self._channel_order]
-        coverage = sequence_coverage(images)
-        normalized = normalize(keep_covered(ordered, coverage), data.normalization)  # (4, X, Y, Z) float32
+        normalized, coverage = normalize_covered(ordered, data.normalization)  # (4, X, Y, Z) float32
         brain = coverage.covered
-        warnings = [line] if (line := coverage.warning(SEQUENCES)) else []
-        fraction = brain_fraction(brain_mask(images))
+        warnings = [line] if (line := coverage.warning(data.sequences)) else []
+        fraction = coverage.volume_fraction
         if fraction > SKULL_STRIPPED_MAX_FRACTION:
             warnings.append(
                 f"{fraction:.0%} of the volume is nonzero in some sequence: the images look not skull-stripped; "

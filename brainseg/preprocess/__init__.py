@@ -1,7 +1,7 @@
 """Pixel-level preprocessing: intensity normalization per sequence, the voxels every sequence covers, and
 padding for strided networks."""
 
-from brainseg.preprocess.coverage import Coverage, keep_covered, sequence_coverage
+from brainseg.preprocess.coverage import Coverage, keep_covered, normalize_covered, sequence_coverage
 from brainseg.preprocess.normalize import (
     BRAIN_BOX_MARGIN,
     NORMALIZATIONS,
@@ -24,6 +24,7 @@ __all__ = [
     "check_method",
     "keep_covered",
     "normalize",
+    "normalize_covered",
     "pad_to_multiple",
     "sequence_coverage",
     "unpad",

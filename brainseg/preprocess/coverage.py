@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from brainseg.preprocess.normalize import bounding_box, brain_mask
+from brainseg.preprocess.normalize import bounding_box, brain_mask, normalize
 
 WARN_UNCOVERED_FRACTION = 0.01
 """Share of the brain outside some sequence's field of view from which the user is told."""
@@ -39,6 +39,11 @@ class Coverage:
     covered: np.ndarray
     brain_voxels: int
     missing: tuple[float, ...]
+
+    @property
+    def volume_fraction(self) -> float:
+        """Share of the whole volume that is brain (any sequence nonzero); near 1 when not skull-stripped."""
+        return self.brain_voxels / max(self.covered.size, 1)
 
     @property
     def uncovered_fraction(self) -> float:
@@ -98,3 +103,18 @@ def keep_covered(images: np.ndarray, coverage: Coverage) -> np.ndarray:
     if coverage.uncovered_fraction == 0.0:
         return images
     return np.where(coverage.covered, images, 0).astype(images.dtype, copy=False)
+
+
+def normalize_covered(images: np.ndarray, method: str) -> tuple[np.ndarray, Coverage]:
+    """How every case becomes network input (Segmenter, training, validation, evaluate-model).
+
+    Args:
+        images: (4, X, Y, Z) raw intensities in the model's channel order, 0 outside the brain.
+        method: a normalization name (:data:`brainseg.preprocess.normalize.NORMALIZATIONS`).
+
+    Returns:
+        (4, X, Y, Z) float32 normalized over the voxels every sequence covers (0 elsewhere), and the
+        :class:`Coverage` (channel order of ``images``).
+    """
+    coverage = sequence_coverage(images)
+    return normalize(keep_covered(images, coverage), method), coverage

@@ -34,8 +34,8 @@ from brainseg.errors import BrainSegError, CaseFilesError
 from brainseg.io import SEQUENCES, CanonicalFrame, load_case
 from brainseg.io.naming import assign_roles
 from brainseg.labels import EVALUATION_REGIONS, region_mask
-from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method, normalize
-from brainseg.preprocess.coverage import keep_covered, sequence_coverage
+from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method
+from brainseg.preprocess.coverage import normalize_covered
 from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, LESIONS, generate_case
 from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation
 
@@ -406,10 +406,9 @@ class _PreparedCase:
     """A normalized case and where its patches may be centred (kept in :class:`PatchDataset`'s cache)."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, normalization: str) -> None:
-        # From the raw intensities (a normalized voxel may be exactly 0), limited as the Segmenter limits it.
-        coverage = sequence_coverage(images)
+        # The brain from the raw intensities (a normalized voxel may be exactly 0), as the Segmenter has it.
+        self.images, coverage = normalize_covered(images, normalization)
         self.brain = coverage.covered
-        self.images = normalize(keep_covered(images, coverage), normalization)
         self.labels = np.asarray(labels, dtype=np.uint8)
 
 

@@ -20,8 +20,8 @@ from brainseg.inference.postprocess import drop_small_components, labels_from_pr
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics import evaluate
-from brainseg.preprocess.coverage import keep_covered, sequence_coverage
-from brainseg.preprocess.normalize import brain_box, brain_mask, normalize
+from brainseg.preprocess.coverage import normalize_covered
+from brainseg.preprocess.normalize import brain_box, brain_mask
 from brainseg.training.data import BratsFolderSet, validation_cases
 
 TEST_SEED = 2 * 10**6
@@ -76,8 +76,8 @@ def evaluate_model(
     model = load_checkpoint(checkpoint, device=device).model
     reports = []
     for images, labels, spacing in cases:
-        covered = keep_covered(images, sequence_coverage(images))  # as the Segmenter prepares a case
-        tensor = torch.from_numpy(normalize(covered, model.config.data.normalization))[None].to(device)
+        normalized, _ = normalize_covered(images, model.config.data.normalization)  # as the Segmenter does
+        tensor = torch.from_numpy(normalized)[None].to(device)
         logits = predict_volume(model, tensor).logits
         probabilities = nest_probabilities(torch.sigmoid(logits[0].float()).cpu().numpy())
         drop_small_components(probabilities, min_component_fraction)  # a no-op at 0

@@ -37,7 +37,7 @@ from brainseg.losses import create_loss
 from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.models import SegmentationModel, create
 from brainseg.models.registry import load_config
-from brainseg.preprocess.normalize import normalize
+from brainseg.preprocess.coverage import normalize_covered
 from brainseg.training.averaging import WeightAverage
 from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, validation_cases
 from brainseg.training.logbook import append_row, truncate_after, write_curves
@@ -169,7 +169,8 @@ def validate(model: SegmentationModel, cases: list[tuple[np.ndarray, np.ndarray]
     scores: dict[str, list[float]] = {region: [] for region in EVALUATION_REGIONS}
     model.eval()
     for images, labels in cases:
-        tensor = torch.from_numpy(normalize(images, model.config.data.normalization))[None].to(device)
+        normalized, _ = normalize_covered(images, model.config.data.normalization)  # as the Segmenter does
+        tensor = torch.from_numpy(normalized)[None].to(device)
         predicted = logits_to_labels(predict_volume(model, tensor).logits)
         for region in EVALUATION_REGIONS:
             scores[region].append(dice(confusion_counts(region_mask(predicted, region), region_mask(labels, region))))
