@@ -85,10 +85,17 @@ def brain_images(shape=(40, 36, 24), seed=0) -> dict[str, np.ndarray]:
     return images
 
 
-def write_brain_case(folder: Path, shape=(40, 36, 24), affine=LPS_AFFINE, case_id="BraTS-GLI-99999-000") -> Path:
-    """A skull-stripped-looking tiny case with BraTS 2023 names; returns the folder."""
+def write_brain_case(
+    folder: Path,
+    shape=(40, 36, 24),
+    affine=LPS_AFFINE,
+    case_id="BraTS-GLI-99999-000",
+    images: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """A skull-stripped-looking tiny case with BraTS 2023 names (``images``, default :func:`brain_images`);
+    returns the folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    for sequence, data in brain_images(shape).items():
+    for sequence, data in (images or brain_images(shape)).items():
         nib.save(nib.Nifti1Image(data, affine), folder / f"{case_id}-{BRATS2023[sequence]}.nii.gz")
     return folder
 

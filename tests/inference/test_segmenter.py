@@ -22,7 +22,6 @@ from brainseg.models import create, list_models
 from brainseg.preprocess import normalize
 from brainseg.text.prompts import PromptRefused
 from tests.inference.helpers import (
-    BRATS2023,
     ForwardCounter,
     brain_images,
     pointwise_checkpoint,
@@ -391,13 +390,8 @@ def test_a_sequence_coverage_gap_is_segmented_as_if_cut_from_every_sequence(poin
     cut = {sequence: data.copy() for sequence, data in images.items()}
     for data in cut.values():
         data[:, :, :6] = 0
-    cases = {}
-    for name, volumes in (("gap", images), ("cut", cut)):
-        folder = tmp_path / name
-        folder.mkdir()
-        for sequence, data in volumes.items():
-            nib.save(nib.Nifti1Image(data, np.eye(4)), folder / f"BraTS-GLI-99999-000-{BRATS2023[sequence]}.nii.gz")
-        cases[name] = load_case(folder)
+    cases = {"gap": images, "cut": cut}
+    cases = {name: load_case(write_brain_case(tmp_path / name, images=data)) for name, data in cases.items()}
     segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0)
     gap, cut_result = segmenter.segment(cases["gap"]), segmenter.segment(cases["cut"])
     np.testing.assert_allclose(gap.probabilities, cut_result.probabilities, atol=1e-6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from brainseg.io import load_case
 from brainseg.io.naming import SEQUENCES
 from brainseg.preprocess import keep_covered, normalize, sequence_coverage
 from tests.casefiles import real_case_folder
@@ -72,8 +73,6 @@ def test_zero_voxels_enclosed_by_a_sequence_stay_inside_its_field_of_view():
 
 def test_real_cases_coverage():
     # The AURORA example's T1ce slab stops above the lower cerebellum; the BraTS case is fully covered.
-    from brainseg.io import load_case
-
     aurora = sequence_coverage(load_case(real_case_folder("AURORA-example"), read_truth=False).images)
     assert max(aurora.missing) == aurora.missing[SEQUENCES.index("T1ce")] > 0.05
     assert "T1ce misses the most" in aurora.warning(SEQUENCES)
