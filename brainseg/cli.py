@@ -129,6 +129,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         train_cases=args.train_cases,
         realistic_share=args.realistic_share,
         metastasis_share=args.metastasis_share,
+        low_grade_share=args.low_grade_share,
         val_cases=args.val_cases,
         val_every=args.val_every,
         seed=args.seed,
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--cases", type=int, default=1, help="number of cases (default 1)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same cases)")
     synth.add_argument(
-        "--lesion", default="glioma", choices=["glioma", "metastasis"], help="tumor kind (default glioma)"
+        "--lesion", default="glioma", choices=["glioma", "metastasis", "low-grade"], help="tumor kind (default glioma)"
     )
     synth.set_defaults(handler=_cmd_synth)
 
@@ -291,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share of synthetic training cases with metastasis-like cystic lesions (default 0: all gliomas)",
+    )
+    train.add_argument(
+        "--low-grade-share",
+        type=float,
+        default=0.0,
+        help="share of synthetic training cases with non-enhancing low-grade-like gliomas, beyond the fifth of "
+        "gliomas drawn non-enhancing (default 0)",
     )
     train.add_argument(
         "--cache-cases", type=int, default=4, help="normalized cases kept in memory per loader process (~75 MB each)"
@@ -335,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     scores.add_argument(
         "--data",
         default="synth:8",
-        help="synth:N held-out synthetic gliomas, synth-met:N metastasis-like cases, or a BraTS folder",
+        help="synth:N held-out synthetic gliomas, synth-met:N metastasis-like, synth-lgg:N non-enhancing cases, "
+        "or a BraTS folder",
     )
     scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")
     scores.add_argument(

@@ -40,6 +40,7 @@ from brainseg.synth.tumor import (
     equivalent_radius_mm,
     grow_tumor,
     growth_allowed,
+    low_grade_plan,
     metastasis_plan,
 )
 
@@ -49,8 +50,9 @@ cases are byte-identical to v1's)."""
 
 INT16_MAX = 32767
 
-LESIONS: tuple[str, ...] = ("glioma", "metastasis")
-"""Lesion kinds :func:`generate_case` draws: BraTS-GLI-like gliomas, or metastasis-like cystic lesions."""
+LESIONS: tuple[str, ...] = ("glioma", "metastasis", "low-grade")
+"""Lesion kinds :func:`generate_case` draws: BraTS-GLI-like gliomas (a fifth of them non-enhancing),
+metastasis-like cystic lesions, or non-enhancing low-grade-like gliomas."""
 
 
 @dataclass
@@ -137,8 +139,9 @@ def generate_case(
         seed: non-negative integer; the same seed (and arguments) gives byte-identical arrays.
         domain_randomized: draw random intensities per tissue class, blur, bias, noise and gamma
             (SynthSeg-style) instead of the realistic contrast.
-        lesion: "glioma" (lobulated core, 80 % enhancing) or "metastasis" (round, thin-rimmed enhancing
-            lesion around a fluid-filled cyst; see :func:`~brainseg.synth.tumor.metastasis_plan`).
+        lesion: "glioma" (lobulated core, 80 % enhancing), "metastasis" (round, thin-rimmed enhancing
+            lesion around a fluid-filled cyst; see :func:`~brainseg.synth.tumor.metastasis_plan`) or
+            "low-grade" (the glioma with no enhancement; :func:`~brainseg.synth.tumor.low_grade_plan`).
         shape: grid size (X, Y, Z). Smaller grids keep the BraTS 240 x 240 x 155 mm field of view with
             larger voxels (e.g. (96, 96, 62) has 2.5 mm voxels); the affine says so.
 
@@ -166,6 +169,8 @@ def generate_case(
     plan = draw_plan(tumor_rng)
     if lesion == "metastasis":
         plan = metastasis_plan(lesion_rng, plan)
+    elif lesion == "low-grade":
+        plan = low_grade_plan(lesion_rng, plan)
     r_core = equivalent_radius_mm(plan.whole_ml[0] * plan.core_fraction)
     centers = [choose_center(tumor_rng, case, growth_allowed(case), spacing, r_core + 4)]
     mass = None

@@ -125,6 +125,10 @@ def _generate_into(
     return path
 
 
+_LESION_TAGS = {"glioma": "", "metastasis": "met-", "low-grade": "lgg-"}
+"""Case-name and cache-file tag of each lesion kind (gliomas keep the names they had before the others)."""
+
+
 class SyntheticPool:
     """A fixed set of synthetic cases, generated on first use and cached as compressed ``.npz`` files.
 
@@ -140,7 +144,7 @@ class SyntheticPool:
         domain_randomized: random tissue contrast (training) or realistic contrast (validation).
         shape: generator grid, (240, 240, 155) for the BraTS grid; smaller ones are for tests.
         validation: reserved for :func:`validation_cases`: seeds must then be >= VALIDATION_SEED_START.
-        lesion: "glioma" or "metastasis" (see :data:`brainseg.synth.LESIONS`).
+        lesion: "glioma", "metastasis" or "low-grade" (see :data:`brainseg.synth.LESIONS`).
 
     Example::
 
@@ -194,12 +198,13 @@ class SyntheticPool:
         return self.num_cases
 
     def case_name(self, index: int) -> str:
-        """``synth-0000042`` for the glioma case of seed 42, ``synth-met-0000042`` for its metastasis case."""
+        """``synth-0000042`` for the glioma case of seed 42, ``synth-met-0000042`` for its metastasis case,
+        ``synth-lgg-0000042`` for its low-grade case."""
         return f"synth-{self._tag}{self.seed + _check_index(index, self.num_cases, 'SyntheticPool'):07d}"
 
     @property
     def _tag(self) -> str:
-        return "" if self.lesion == "glioma" else "met-"
+        return _LESION_TAGS[self.lesion]
 
     def path(self, index: int) -> Path:
         """Cache file of case ``index`` (it may not exist yet)."""
@@ -285,6 +290,7 @@ def training_pool(
     realistic_share: float,
     *,
     metastasis_share: float = 0.0,
+    low_grade_share: float = 0.0,
     shape: tuple[int, int, int] = BRATS_SHAPE,
 ) -> ConcatSource:
     """The synthetic training cases: domain-randomized ones, then a ``realistic_share`` with textbook contrast.
@@ -292,19 +298,31 @@ def training_pool(
     Seeds ``seed .. seed + num_cases - 1``, each used once (so the two parts differ in anatomy and tumor
     as well as contrast). Domain randomization teaches robustness to scanners and protocols; the realistic
     part keeps the contrasts real scans have in front of the network from the first steps. In each part,
-    the last ``metastasis_share`` of the cases are metastasis-like (cystic, thin-rimmed) instead of
-    glioma-like, so the glioma cases keep the seeds they have without metastases.
+    the last ``metastasis_share`` of the cases are metastasis-like (cystic, thin-rimmed) and the
+    ``low_grade_share`` before them non-enhancing low-grade-like instead of glioma-like, so the glioma cases
+    keep the seeds they have without the other kinds.
     """
-    for name, share in (("realistic_share", realistic_share), ("metastasis_share", metastasis_share)):
+    for name, share in (
+        ("realistic_share", realistic_share),
+        ("metastasis_share", metastasis_share),
+        ("low_grade_share", low_grade_share),
+    ):
         if not 0.0 <= share <= 1.0:
             raise BrainSegError(f"{name} must be in [0, 1], got {share!r}")
+    if metastasis_share + low_grade_share > 1.0:
+        raise BrainSegError(
+            f"metastasis_share + low_grade_share must be at most 1, got {metastasis_share:g} + {low_grade_share:g}"
+        )
     realistic = round(num_cases * realistic_share)
     randomized = num_cases - realistic
     pools = []
     for start, count, domain_randomized in ((seed, randomized, True), (seed + randomized, realistic, False)):
         metastases = round(count * metastasis_share)
+        low_grade = min(round(count * low_grade_share), count - metastases)
+        gliomas = count - metastases - low_grade
         for first, size, lesion in (
-            (start, count - metastases, "glioma"),
+            (start, gliomas, "glioma"),
+            (start + gliomas, low_grade, "low-grade"),
             (start + count - metastases, metastases, "metastasis"),
         ):
             if size:

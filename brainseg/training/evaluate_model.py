@@ -27,7 +27,7 @@ from brainseg.training.data import BratsFolderSet, validation_cases
 TEST_SEED = 2 * 10**6
 """Held-out synthetic test cases: seeds apart from training (< 10**6) and validation (10**6 ...)."""
 
-SYNTHETIC_SETS = {"synth": "glioma", "synth-met": "metastasis"}
+SYNTHETIC_SETS = {"synth": "glioma", "synth-met": "metastasis", "synth-lgg": "low-grade"}
 """``--data`` names of the held-out synthetic sets -> their lesion kind."""
 
 
@@ -44,15 +44,17 @@ class EvaluationRow:
 
 
 def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]]:
-    """``synth:N`` (N held-out synthetic gliomas, 1 mm BraTS grid), ``synth-met:N`` (the same seeds' metastasis-like
-    cases) or a BraTS-layout folder of cases with truth.
+    """``synth:N`` (N held-out synthetic gliomas, 1 mm BraTS grid), ``synth-met:N`` / ``synth-lgg:N`` (the same
+    seeds' metastasis-like / non-enhancing low-grade-like cases) or a BraTS-layout folder of cases with truth.
 
     Returns (raw images (4, X, Y, Z) RAS, internal labels (X, Y, Z), spacing in mm) per case.
     """
     kind, _, count = data.partition(":")
     if kind in SYNTHETIC_SETS:
         if not count.isdigit() or int(count) < 1:
-            raise BrainSegError(f"--data {data!r}: expected synth:N or synth-met:N with N >= 1, or a folder of cases")
+            raise BrainSegError(
+                f"--data {data!r}: expected synth:N, synth-met:N or synth-lgg:N with N >= 1, or a folder of cases"
+            )
         held_out = validation_cases(cache / "test", int(count), seed=TEST_SEED, lesion=SYNTHETIC_SETS[kind])
         return [(images, labels, (1.0, 1.0, 1.0)) for images, labels in held_out]
     folder = BratsFolderSet(Path(data))

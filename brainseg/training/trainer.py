@@ -62,6 +62,8 @@ class TrainConfig:
         realistic_share: share of them with realistic contrast; the rest are domain-randomized.
         metastasis_share: share of each contrast part with metastasis-like (cystic, thin-rimmed) lesions
             instead of gliomas.
+        low_grade_share: share of each contrast part with non-enhancing (low-grade-like) gliomas, on top of
+            the fifth of gliomas that are drawn non-enhancing anyway.
         val_cases, val_every: fixed synthetic validation cases, and how often (steps) they are scored.
         cache_cases: normalized cases each loader process keeps in memory (~75 MB each at full size); as
             many as there are training cases makes every patch after the first epoch's a cache hit.
@@ -92,6 +94,7 @@ class TrainConfig:
     train_cases: int = 32
     realistic_share: float = 0.0
     metastasis_share: float = 0.0
+    low_grade_share: float = 0.0
     val_cases: int = 2
     val_every: int = 100
     log_every: int = 10
@@ -140,6 +143,7 @@ def _training_source(config: TrainConfig):
             config.seed,
             config.realistic_share,
             metastasis_share=config.metastasis_share,
+            low_grade_share=config.low_grade_share,
             **_shape(config),
         )
         for part in pool.sources:
@@ -196,9 +200,15 @@ def train(config: TrainConfig) -> dict:
     for option, share in (
         ("--realistic-share", config.realistic_share),
         ("--metastasis-share", config.metastasis_share),
+        ("--low-grade-share", config.low_grade_share),
     ):
         if not 0.0 <= share <= 1.0:
             raise BrainSegError(f"{option} must be in [0, 1], got {share:g}")
+    if config.metastasis_share + config.low_grade_share > 1.0:
+        raise BrainSegError(
+            f"--metastasis-share {config.metastasis_share:g} and --low-grade-share {config.low_grade_share:g} "
+            "add up to more than 1"
+        )
     if config.ema is not None and not 0.0 < config.ema < 1.0:
         raise BrainSegError(f"--ema must be between 0 and 1 (e.g. 0.999), got {config.ema:g}")
     recipe = RECIPES[config.model]
@@ -386,6 +396,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
             "data": f"synthetic (brainseg.synth), {config.train_cases} cases, "
             f"{1 - config.realistic_share:.0%} domain-randomized, the rest realistic contrast"
             + (f", {config.metastasis_share:.0%} metastasis-like lesions" if config.metastasis_share else "")
+            + (f", {config.low_grade_share:.0%} non-enhancing low-grade-like" if config.low_grade_share else "")
             if config.data == "synth"
             else f"BraTS-layout folder {config.data}",
             "recipe": (
@@ -402,6 +413,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 f"--lr {config.peak_lr:g} --train-cases {config.train_cases} "
                 f"--realistic-share {config.realistic_share:g} "
                 + (f"--metastasis-share {config.metastasis_share:g} " if config.metastasis_share else "")
+                + (f"--low-grade-share {config.low_grade_share:g} " if config.low_grade_share else "")
                 + f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
                 + (" --edge-artifacts" if config.edge_artifacts else "")
                 + (f" --loss {config.loss}" if config.loss else "")

@@ -244,8 +244,21 @@ def test_metastasis_keeps_the_head_and_grows_a_cyst_with_an_enhancing_rim(small_
             assert np.median(t1ce[cyst]) < healthy_median(metastasis, "T1ce", WM)
 
 
+def test_low_grade_keeps_the_glioma_plan_without_enhancement(small_cases):
+    for seed in (0, 2, 5):
+        glioma, low_grade = small_cases[seed], generate_case(seed, shape=SMALL, lesion="low-grade")
+        assert low_grade.meta["lesion"] == "low-grade" and not low_grade.meta["enhancing"]
+        assert low_grade.meta["planned_whole_tumor_ml"] == glioma.meta["planned_whole_tumor_ml"]
+        assert np.mean((low_grade.tissue_labels > 0) == (glioma.tissue_labels > 0)) > 0.99
+        core = low_grade.labels == NCR
+        assert core.any() and (low_grade.labels == ED).any() and not (low_grade.labels == ET).any()
+        # The non-enhancing core: FLAIR-bright like edema, no brighter than white matter on T1ce.
+        assert np.median(low_grade.images["FLAIR"][core]) > 1.5 * healthy_median(low_grade, "FLAIR", WM)
+        assert np.median(low_grade.images["T1ce"][core]) < healthy_median(low_grade, "T1ce", WM)
+
+
 def test_bad_arguments_raise_value_errors():
-    with pytest.raises(ValueError, match="lesion must be one of glioma, metastasis"):
+    with pytest.raises(ValueError, match="lesion must be one of glioma, metastasis, low-grade"):
         generate_case(0, lesion="meningioma")
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         generate_case(-1)

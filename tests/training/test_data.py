@@ -135,6 +135,26 @@ def test_training_pool_makes_the_last_metastasis_share_of_each_part_metastases(p
         SyntheticPool(pool.cache_dir, 1, SEED, lesion="lymphoma")
 
 
+def test_training_pool_puts_the_low_grade_share_before_the_metastases(pool):
+    mixed = training_pool(
+        pool.cache_dir, 8, SEED, realistic_share=0.5, metastasis_share=0.25, low_grade_share=0.25, shape=TINY
+    )
+    parts = [(p.domain_randomized, p.lesion, list(p.seeds)) for p in mixed.sources]
+    assert parts == [
+        (True, "glioma", [SEED, SEED + 1]),
+        (True, "low-grade", [SEED + 2]),
+        (True, "metastasis", [SEED + 3]),
+        (False, "glioma", [SEED + 4, SEED + 5]),
+        (False, "low-grade", [SEED + 6]),
+        (False, "metastasis", [SEED + 7]),
+    ]
+    assert mixed.case_name(2) == f"synth-lgg-{SEED + 2:07d}" and "-lgg-" in mixed.sources[1].path(0).name
+    _, labels = mixed[6]  # generated on first use
+    assert (labels == 1).any() and not (labels == 3).any()  # a core, no enhancing voxel
+    with pytest.raises(BrainSegError, match="metastasis_share \\+ low_grade_share must be at most 1, got 0.6 \\+ 0.5"):
+        training_pool(pool.cache_dir, 4, SEED, 0.5, metastasis_share=0.6, low_grade_share=0.5)
+
+
 # --------------------------------------------------------------------------------------------------
 # BraTS folders
 

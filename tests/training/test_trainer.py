@@ -105,16 +105,18 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     start = create("unet3d", "demo")
     save_checkpoint(start, tmp_path / "start")
     options = ["--model", "unet3d", "--steps", "1", "--val-every", "1", "--lr", "1e-9", "--realistic-share", "0.5"]
-    options += ["--metastasis-share", "1"]
+    options += ["--train-cases", "4", "--metastasis-share", "0.5", "--low-grade-share", "0.5"]
     train(tmp_path / "tuned", cache, *options, "--init", f"local-dir:{tmp_path / 'start'}")
     tuned = load_checkpoint(f"local-dir:{tmp_path / 'tuned' / 'checkpoints' / 'last'}")
     for key, value in start.state_dict().items():  # one step at a negligible rate: still the start
         if value.is_floating_point():
             assert torch.allclose(value, tuned.model.state_dict()[key], atol=1e-6), key
     assert "--init local-dir:" in tuned.metadata["training"]["command"]
-    assert "--realistic-share 0.5 --metastasis-share 1 " in tuned.metadata["training"]["command"]
-    assert "100% metastasis-like lesions" in tuned.metadata["training"]["data"]
-    assert any("-met-" in path.name for path in (cache / "train").iterdir())
+    command = tuned.metadata["training"]["command"]
+    assert "--realistic-share 0.5 --metastasis-share 0.5 --low-grade-share 0.5 " in command
+    assert "50% metastasis-like lesions, 50% non-enhancing low-grade-like" in tuned.metadata["training"]["data"]
+    names = [path.name for path in (cache / "train").iterdir()]
+    assert any("-met-" in name for name in names) and any("-lgg-" in name for name in names)
     save_checkpoint(create("msfen", "demo"), tmp_path / "other")
     command = [sys.executable, "-m", "brainseg.cli", "train", "--out", str(tmp_path / "bad"), "--cache", str(cache)]
     command += [*TINY, *options, "--init", f"local-dir:{tmp_path / 'other'}"]
@@ -141,6 +143,10 @@ def test_ablation_and_loss_options_change_the_model_and_the_recipe(tmp_path, cac
         (["--set", "no_such_field=1"], "error: --set no_such_field: clip-unet3d has no config field"),
         (["--loss", "no-such-loss"], "error: --loss no-such-loss: unknown loss 'no-such-loss'; valid losses: dice"),
         (["--metastasis-share", "1.5"], "error: --metastasis-share must be in [0, 1], got 1.5"),
+        (
+            ["--metastasis-share", "0.5", "--low-grade-share", "0.75"],
+            "error: --metastasis-share 0.5 and --low-grade-share 0.75 add up to more than 1",
+        ),
         (["--ema", "1"], "error: --ema must be between 0 and 1 (e.g. 0.999), got 1"),
     ]:
         command = [sys.executable, "-m", "brainseg.cli", "train", "--model", "clip-unet3d"]
