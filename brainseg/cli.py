@@ -143,6 +143,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         ema=args.ema,
         init=args.init,
         edge_artifacts=args.edge_artifacts,
+        bias_field=args.bias_field,
         loss=args.loss,
         model_overrides=_model_overrides(args.set or []),
         **({"peak_lr": args.lr} if args.lr is not None else {}),
@@ -168,15 +169,15 @@ def _model_overrides(pairs: list[str]) -> dict | None:
 
 
 def _cmd_evaluate_model(args: argparse.Namespace) -> int:
-    from brainseg.inference.postprocess import MIN_COMPONENT_FRACTION
+    from brainseg.inference.postprocess import MIN_COMPONENT_FRACTION, MIN_ENHANCING_ML
     from brainseg.training.evaluate_model import evaluate_model, format_table, save_table, test_cases
 
     if not args.model and not args.checkpoint:
         raise UsageError("give --model NAME (a bundled checkpoint) or --checkpoint SOURCE")
     cases = test_cases(args.data, Path(args.cache))
     checkpoints = args.checkpoint or [args.model]
-    fraction = MIN_COMPONENT_FRACTION if args.postprocess else 0.0
-    rows = [evaluate_model(*_row_name(source), cases, args.device, fraction) for source in checkpoints]
+    postprocess = (MIN_COMPONENT_FRACTION, MIN_ENHANCING_ML) if args.postprocess else (0.0, 0.0)
+    rows = [evaluate_model(*_row_name(source), cases, args.device, *postprocess) for source in checkpoints]
     print(format_table(rows))
     if args.out:
         save_table(rows, Path(args.out))
@@ -223,6 +224,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     case = load_case(args.case, **explicit, read_truth=False)
     loaded = time.perf_counter()
     keep = {"min_component_fraction": 0.0} if args.keep_small_components else {}
+    keep |= {"min_enhancing_ml": 0.0} if args.keep_small_enhancing else {}
     segmenter = Segmenter(args.model or DEFAULT_MODEL, args.device, **keep)
     result = segmenter.segment(case, args.prompt, uncertainty=args.uncertainty)
     result.timings.update(load_case=loaded - started, load_checkpoint=segmenter.load_seconds)
@@ -315,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--edge-artifacts", action="store_true", help="augment with simulated skull-stripping rims (not in A.2)"
     )
     train.add_argument(
+        "--bias-field", action="store_true", help="augment with per-sequence smooth intensity shading (not in A.2)"
+    )
+    train.add_argument(
         "--loss", help="loss name instead of the variant's paper's, e.g. dice, jaccard, tversky, dice-bce"
     )
     train.add_argument(
@@ -350,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     scores.add_argument(
         "--postprocess",
         action="store_true",
-        help="drop small tumor components as the app does (default: the network's output as thresholded)",
+        help="post-process as the app does: drop small tumor components, relabel a small enhancing tumor NCR "
+        "(default: the network's output as thresholded)",
     )
     scores.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     scores.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
@@ -387,6 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-small-components",
         action="store_true",
         help="keep tumor components under 5%% of the largest (default: removed as likely false positives)",
+    )
+    predict.add_argument(
+        "--keep-small-enhancing",
+        action="store_true",
+        help="keep an enhancing tumor under 0.5 mL in all as ET (default: relabelled NCR, as BraTS entries do)",
     )
     predict.set_defaults(handler=_cmd_predict)
 

@@ -37,11 +37,13 @@ from brainseg.hub import load_checkpoint
 from brainseg.inference.device import InferenceError, precision_name, resolve_device
 from brainseg.inference.postprocess import (
     MIN_COMPONENT_FRACTION,
+    MIN_ENHANCING_ML,
     UNCERTAINTY_METHOD,
     drop_small_components,
     labels_from_probabilities,
     nest_probabilities,
     predictive_entropy,
+    relabel_small_enhancing,
 )
 from brainseg.inference.report import build_report, write_outputs
 from brainseg.inference.result import Segmentation, no_prompt_interpretation
@@ -87,6 +89,7 @@ class _CaseEntry:
     attention: dict[str, np.ndarray] | None = None
     uncertainty: np.ndarray | None = None
     dropped: tuple[int, int] = (0, 0)  # small tumor components removed: (count, voxels)
+    relabelled: int = 0  # enhancing voxels relabelled NCR because the case's ET was under min_enhancing_ml
 
 
 def images_fingerprint(images: np.ndarray) -> str:
@@ -136,6 +139,9 @@ class Segmenter:
         run: whole-volume / sliding-window / slice-batch settings (:class:`RunConfig`).
         cache_cases: how many recent cases keep their normalized images and outputs (memory: about 0.3-0.5 GB
             per 240 x 240 x 155 case).
+        min_component_fraction: tumor components under this share of the largest are removed; 0 keeps all.
+        min_enhancing_ml: a case's enhancing tumor under this volume (mL) is relabelled non-enhancing core
+            (:func:`~brainseg.inference.postprocess.relabel_small_enhancing`); 0 keeps it.
 
     Attributes:
         info: ``model`` (variant name), ``size``, ``source``, ``sha256`` (of model.safetensors),
@@ -156,6 +162,7 @@ class Segmenter:
         run: RunConfig | None = None,
         cache_cases: int = 1,
         min_component_fraction: float = MIN_COMPONENT_FRACTION,
+        min_enhancing_ml: float = MIN_ENHANCING_ML,
     ) -> None:
         if cache_cases < 1:
             raise ValueError(f"cache_cases must be at least 1, got {cache_cases}")
@@ -167,6 +174,7 @@ class Segmenter:
         self.run_config = run or RunConfig()
         self.cache_cases = cache_cases
         self.min_component_fraction = min_component_fraction
+        self.min_enhancing_ml = min_enhancing_ml
         self._check_contract()
         config = self.model.config
         variant = get_variant(config.variant)
@@ -287,7 +295,7 @@ class Segmenter:
             if uncertainty:
                 timings["uncertainty"] = sum(o.seconds for o, m in zip(outputs, mirrored, strict=True) if m)
             step = perf_counter()
-            self._store(entry, outputs, mirrored)
+            self._store(entry, outputs, mirrored, voxel_volume_ml(case.spacing))
             timings["postprocess"] = perf_counter() - step if mirrored else 0.0
             result = self._result(case, entry, interpretation, uncertainty, timings, from_cache=not mirrored)
         timings["total"] = perf_counter() - started
@@ -310,13 +318,14 @@ class Segmenter:
                 "use the CPU or a lower RunConfig.max_voxels (sliding windows)"
             ) from None
 
-    def _store(self, entry: _CaseEntry, outputs: list[PassOutput], mirrored: tuple[bool, ...]) -> None:
+    def _store(self, entry: _CaseEntry, outputs: list[PassOutput], mirrored: tuple[bool, ...], voxel_ml: float) -> None:
         """Post-process new passes into the entry: nested, brain-masked probabilities, labels, uncertainty."""
         for output, mirror in zip(outputs, mirrored, strict=True):
             probabilities = nest_probabilities(output.probabilities)
             probabilities *= entry.brain  # (3, X, Y, Z) * (X, Y, Z): 0 outside the brain
             if not mirror:
                 entry.dropped = drop_small_components(probabilities, self.min_component_fraction)
+                entry.relabelled = relabel_small_enhancing(probabilities, self.min_enhancing_ml, voxel_ml)
                 entry.probabilities = _read_only(probabilities)
                 entry.labels = _read_only(labels_from_probabilities(probabilities))
                 entry.attention = {name: _read_only(value) for name, value in output.attention.items()}
@@ -357,7 +366,7 @@ class Segmenter:
             target_regions=tuple(interpretation.regions),
             timings=timings,
             preprocessing=self._preprocessing_steps(case, entry.box, uncertainty),
-            postprocessing=self._postprocessing_steps(uncertainty, entry.dropped, case.spacing),
+            postprocessing=self._postprocessing_steps(uncertainty, entry, case.spacing),
             warnings=warnings,
             from_cache=from_cache,
         )
@@ -383,22 +392,30 @@ class Segmenter:
         return steps
 
     def _postprocessing_steps(
-        self, uncertainty: bool, dropped: tuple[int, int], spacing: tuple[float, float, float]
+        self, uncertainty: bool, entry: _CaseEntry, spacing: tuple[float, float, float]
     ) -> list[str]:
         steps = [
             "sigmoid per region; nested: P(TC) <= P(WT), P(ET) <= P(TC)",
             "threshold 0.5: ET = ET; NCR = TC without ET; ED = WT without TC",
             "voxels outside the brain (all four sequences 0) or outside a sequence's field of view set to background",
         ]
+        voxel_ml = voxel_volume_ml(spacing)
         if self.min_component_fraction > 0:
-            count, voxels = dropped
-            millilitres = voxels * voxel_volume_ml(spacing)
+            count, voxels = entry.dropped
             steps.append(
                 f"tumor components (26-connected) smaller than {self.min_component_fraction:.0%} of the largest "
-                f"removed: {count} ({millilitres:.2f} mL)"
+                f"removed: {count} ({voxels * voxel_ml:.2f} mL)"
             )
         else:
             steps.append("every tumor component kept (no small-component removal)")
+        if self.min_enhancing_ml > 0:
+            steps.append(
+                f"enhancing tumor under {self.min_enhancing_ml:g} mL in all relabelled non-enhancing core (NCR), "
+                "as BraTS entries do: "
+                + (f"{entry.relabelled * voxel_ml:.2f} mL relabelled" if entry.relabelled else "nothing relabelled")
+            )
+        else:
+            steps.append("enhancing tumor kept whatever its volume")
         if uncertainty:
             steps.append(f"uncertainty: {UNCERTAINTY_METHOD}")
         return steps

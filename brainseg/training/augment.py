@@ -8,8 +8,9 @@ new dict (input arrays are never modified) and draws every random number from th
 
 A.2 lists: flips per spatial axis (p = 0.5), rotations within +-15 degrees (p = 0.3), gamma
 U(0.8, 1.2) (p = 0.3), tumor-focused cropping, and contrast stretching by 1.25 (ET) and 1.2 (TC)
-(p = 0.5); :func:`default_augmentation` chains them with those values, optionally followed by one
-transform of ours, :class:`BrainEdgeArtifact`, for the rims that skull stripping leaves on real scans.
+(p = 0.5); :func:`default_augmentation` chains them with those values, optionally followed by two
+transforms of ours: :class:`BrainEdgeArtifact`, for the rims that skull stripping leaves on real scans, and
+:class:`RandomBiasField`, for the coil and slab shading that real scans carry in one sequence and not another.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from scipy import ndimage as ndi
 from brainseg.errors import BrainSegError
 from brainseg.labels import region_mask
 from brainseg.preprocess import bounding_box
+from brainseg.synth.fields import smooth_noise
 
 Sample = dict[str, np.ndarray]
 
@@ -249,6 +251,53 @@ class BrainEdgeArtifact:
         return {**sample, "images": images}
 
 
+class RandomBiasField:
+    """With probability ``p``, shade each channel by its own smooth multiplicative field inside the brain.
+
+    Not in A.2. Real scans carry intensity shading from receive coils and slab profiles that differs from
+    sequence to sequence: in one cerebellar hemisphere of the AURORA case, T1 and FLAIR are 0.4 and 0.2 SD
+    brighter than at the mirrored place in the other, and checkpoints trained with more non-enhancing
+    tumors marked 7 mL of "edema" there. The synthetic cases' own fields are drawn once per case; this adds
+    fresh ones per patch. Normalized intensities can be negative, so each channel is shifted to start at 0
+    over the brain, multiplied by ``exp(strength * field)`` (field: unit-variance smooth noise correlated
+    over ``scale`` voxels; strength ~ U(0, max_strength) per channel) and shifted back. Voxels outside the
+    brain stay 0; labels are unchanged.
+
+    Args:
+        max_strength: largest standard deviation of the log of the field (0.3: a field mostly within
+            x0.55 .. x1.8).
+        scale: correlation length of the field, voxels (mm at 1 mm).
+        p: probability of applying.
+    """
+
+    def __init__(self, max_strength: float = 0.3, scale: float = 40.0, p: float = 0.3) -> None:
+        if not 0.0 <= float(max_strength) <= 1.0:
+            raise ValueError(f"RandomBiasField: max_strength must be in [0, 1], got {max_strength!r}")
+        if not float(scale) > 0.0:
+            raise ValueError(f"RandomBiasField: scale must be a positive number of voxels, got {scale!r}")
+        self.max_strength = float(max_strength)
+        self.scale = float(scale)
+        self.p = _check_probability("RandomBiasField", p)
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        apply = rng.random() < self.p
+        strengths = rng.uniform(0.0, self.max_strength, size=sample["images"].shape[0])
+        field_seed = int(rng.integers(2**32))  # the fields draw from their own stream: a fixed count of draws here
+        if not apply:
+            return dict(sample)
+        images = sample["images"].astype(np.float32, copy=True)
+        brain = _brain(images)
+        field_rng = np.random.default_rng(field_seed)
+        for channel, strength in zip(images, strengths, strict=True):
+            values = channel[brain]
+            if values.size == 0:
+                continue
+            field = np.exp(np.float32(strength) * smooth_noise(field_rng, channel.shape, self.scale)[brain])
+            low = values.min()
+            channel[brain] = low + (values - low) * field
+        return {**sample, "images": images}
+
+
 class Compose:
     """Apply transforms in order, all drawing from one generator.
 
@@ -267,13 +316,16 @@ class Compose:
         return sample
 
 
-def default_augmentation(edge_artifacts: bool = False) -> Compose:
+def default_augmentation(edge_artifacts: bool = False, bias_field: bool = False) -> Compose:
     """The A.2 pipeline: spatial transforms first, then intensity ones (which read the moved labels).
 
-    ``edge_artifacts`` appends :class:`BrainEdgeArtifact` (ours, not A.2: real scans' skull-stripping rims).
+    ``edge_artifacts`` appends :class:`BrainEdgeArtifact` (ours, not A.2: real scans' skull-stripping rims),
+    ``bias_field`` then :class:`RandomBiasField` (ours: per-sequence shading).
     """
     transforms = [RandomFlip(0.5), RandomRotation(15.0, 0.3), RandomGamma((0.8, 1.2), 0.3), RegionContrastStretch()]
-    return Compose([*transforms, BrainEdgeArtifact()] if edge_artifacts else transforms)
+    transforms += [BrainEdgeArtifact()] if edge_artifacts else []
+    transforms += [RandomBiasField()] if bias_field else []
+    return Compose(transforms)
 
 
 def _patch_shape(size: int | Sequence[int]) -> tuple[int, int, int]:

@@ -16,10 +16,15 @@ import torch
 from brainseg.errors import BrainSegError
 from brainseg.hub import load_checkpoint
 from brainseg.inference import predict_volume
-from brainseg.inference.postprocess import drop_small_components, labels_from_probabilities, nest_probabilities
+from brainseg.inference.postprocess import (
+    drop_small_components,
+    labels_from_probabilities,
+    nest_probabilities,
+    relabel_small_enhancing,
+)
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS
-from brainseg.metrics import evaluate
+from brainseg.metrics import evaluate, voxel_volume_ml
 from brainseg.preprocess.coverage import normalize_covered
 from brainseg.preprocess.normalize import brain_box, brain_mask
 from brainseg.training.data import BratsFolderSet, validation_cases
@@ -68,12 +73,18 @@ def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tup
 
 
 def evaluate_model(
-    name: str, checkpoint: str, cases: list, device: str = "cpu", min_component_fraction: float = 0.0
+    name: str,
+    checkpoint: str,
+    cases: list,
+    device: str = "cpu",
+    min_component_fraction: float = 0.0,
+    min_enhancing_ml: float = 0.0,
 ) -> EvaluationRow:
     """Average metrics of one checkpoint over ``cases`` (see :func:`test_cases`).
 
-    ``min_component_fraction`` > 0 drops small tumor components as the app does
-    (:func:`brainseg.inference.postprocess.drop_small_components`); 0 scores the thresholded network output.
+    ``min_component_fraction`` > 0 drops small tumor components and ``min_enhancing_ml`` > 0 relabels a small
+    enhancing tumor NCR, as the app does (:mod:`brainseg.inference.postprocess`); 0 and 0 score the thresholded
+    network output.
     """
     model = load_checkpoint(checkpoint, device=device).model
     reports = []
@@ -83,6 +94,7 @@ def evaluate_model(
         logits = predict_volume(model, tensor).logits
         probabilities = nest_probabilities(torch.sigmoid(logits[0].float()).cpu().numpy())
         drop_small_components(probabilities, min_component_fraction)  # a no-op at 0
+        relabel_small_enhancing(probabilities, min_enhancing_ml, voxel_volume_ml(spacing))  # likewise
         reports.append(evaluate(labels_from_probabilities(probabilities), labels, spacing))
 
     def mean(metric: str, region: str) -> float:

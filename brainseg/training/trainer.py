@@ -69,6 +69,7 @@ class TrainConfig:
             many as there are training cases makes every patch after the first epoch's a cache hit.
         tumor_probability: share of patches centred on a tumor voxel (the rest on any brain voxel).
         edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
+        bias_field: augment with per-sequence smooth intensity shading (not in the paper's A.2).
         synth_shape: grid of generated cases (same field of view, larger voxels), e.g. [60, 60, 40] for tests.
         loss: a loss name from :data:`brainseg.losses.LOSSES` instead of the variant's paper's (e.g. paper 002's
             loss comparison); None keeps the recipe's.
@@ -103,6 +104,7 @@ class TrainConfig:
     cache_cases: int = 4
     tumor_probability: float = 0.7
     edge_artifacts: bool = False
+    bias_field: bool = False
     device: str = "auto"
     cache: str = ".cache/synth"
     synth_shape: list[int] | None = None  # None: the BraTS grid; smaller grids make quick smoke runs
@@ -271,6 +273,7 @@ def train(config: TrainConfig) -> dict:
         tumor_probability=config.tumor_probability,
         cache_cases=config.cache_cases,
         edge_artifacts=config.edge_artifacts,
+        bias_field=config.bias_field,
     )
     steps_per_epoch = len(dataset) // (config.batch_size * world)
     val_cases = list(_validation_source(config)) if rank == 0 else []
@@ -385,6 +388,19 @@ def _progress(config: TrainConfig, step: int, rank: int):
     return tqdm(total=config.steps, initial=step, disable=rank != 0, desc=f"train {config.model}", unit="step")
 
 
+def _extra_augmentation_text(config: TrainConfig) -> str:
+    """``; augmentation beyond A.2: ...`` naming the options of ours that a run turned on, or ''."""
+    extras = [
+        name
+        for name, wanted in (
+            ("simulated skull-stripping rims", config.edge_artifacts),
+            ("per-sequence bias fields", config.bias_field),
+        )
+        if wanted
+    ]
+    return f"; augmentation beyond A.2: {', '.join(extras)}" if extras else ""
+
+
 def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device: torch.device) -> dict:
     hardware = (
         torch.cuda.get_device_name(device)
@@ -403,6 +419,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 f"paper 000 appendix A.1 schedule; loss {config.loss or RECIPES[config.model].loss}; "
                 f"patch {config.patch_size}^3{_overrides_text(config)}"
                 + (f"; weights: moving average, decay {config.ema:g}" if config.ema else "")
+                + _extra_augmentation_text(config)
             ),
             "steps": step,
             "seconds": round(seconds, 1),
@@ -416,6 +433,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + (f"--low-grade-share {config.low_grade_share:g} " if config.low_grade_share else "")
                 + f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
                 + (" --edge-artifacts" if config.edge_artifacts else "")
+                + (" --bias-field" if config.bias_field else "")
                 + (f" --loss {config.loss}" if config.loss else "")
                 + "".join(f" --set {key}={json.dumps(value)}" for key, value in (config.model_overrides or {}).items())
                 + (f" --init {config.init}" if config.init else "")

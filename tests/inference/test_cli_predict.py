@@ -79,7 +79,11 @@ def test_small_components_are_removed_unless_kept_and_the_report_says_so(case_fo
     with registered_pointwise_variant():
         checkpoint = pointwise_checkpoint(tmp_path / "pointwise")
         reports = {}
-        for name, extra in [("default", []), ("kept", ["--keep-small-components"])]:
+        for name, extra in [
+            ("default", []),
+            ("kept", ["--keep-small-components"]),
+            ("enhancing kept", ["--keep-small-enhancing"]),
+        ]:
             out = tmp_path / name
             args = ["predict", str(case_folder), "--model", f"local-dir:{checkpoint}", "--out", str(out), *extra]
             status = main(args)
@@ -91,6 +95,14 @@ def test_small_components_are_removed_unless_kept_and_the_report_says_so(case_fo
     assert any(s.startswith("every tumor component kept") for s in reports["kept"]["postprocessing"])
     kept, default = (reports[n]["regions"]["WT"]["volume_ml"] for n in ("kept", "default"))
     assert dropped_ml > 0 and kept - default == pytest.approx(dropped_ml, abs=0.006)
+    # The toy tumor's enhancing part is under 0.5 mL: relabelled NCR by default, the tumor core unchanged.
+    enhancing = reports["enhancing kept"]["regions"]
+    relabelled = next(s for s in reports["default"]["postprocessing"] if s.startswith("enhancing tumor under 0.5 mL"))
+    assert 0 < enhancing["ET"]["volume_ml"] < 0.5 and reports["default"]["regions"]["ET"]["voxels"] == 0
+    relabelled_ml = float(relabelled.split(": ")[-1].split(" mL")[0])
+    assert relabelled_ml == pytest.approx(enhancing["ET"]["volume_ml"], abs=0.006)
+    assert reports["default"]["regions"]["TC"]["voxels"] == enhancing["TC"]["voxels"]
+    assert any(s == "enhancing tumor kept whatever its volume" for s in reports["enhancing kept"]["postprocessing"])
 
 
 def test_refused_prompt_exits_2_without_a_traceback(case_folder, unet_checkpoint, tmp_path):
@@ -107,7 +119,9 @@ def test_explicit_sequence_files(case_folder, tmp_path, capsys):
         checkpoint = pointwise_checkpoint(tmp_path / "pointwise")
         args = [f"--{s}={p}" for s, p in files.items()]
         out = tmp_path / "out"
-        status = main(["predict", *args, "--model", f"local-dir:{checkpoint}", "--out", str(out), "--snapshot"])
+        # The toy tumor's enhancing part (0.1 mL) is kept as ET, so the overlay shows all three colours.
+        extra = ["--snapshot", "--keep-small-enhancing"]
+        status = main(["predict", *args, "--model", f"local-dir:{checkpoint}", "--out", str(out), *extra])
     assert status == 0, capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert report["case"]["files"]["T1ce"] == files["t1ce"].name

@@ -5,11 +5,13 @@ import pytest
 
 from brainseg.inference.postprocess import (
     MIN_COMPONENT_FRACTION,
+    MIN_ENHANCING_ML,
     binary_entropy_bits,
     drop_small_components,
     labels_from_probabilities,
     nest_probabilities,
     predictive_entropy,
+    relabel_small_enhancing,
 )
 from brainseg.inference.segmenter import Segmentation, no_prompt_interpretation
 from brainseg.text.prompts import interpret_prompt
@@ -101,3 +103,25 @@ def test_small_tumor_components_are_dropped_relative_to_the_largest():
     touching[0, 15, 15, 15] = 0.9
     touching[0, 16:19, 16:19, 16:19] = 0.9
     assert drop_small_components(touching)[0] == 1  # only the far speck
+
+
+def test_a_small_enhancing_tumor_is_relabelled_core_and_a_large_one_kept():
+    probabilities = np.zeros((3, 30, 30, 30), dtype=np.float32)
+    probabilities[:2, 5:25, 5:25, 5:25] = 0.9  # 8000 voxels of tumor core
+    probabilities[2, 10:17, 10:17, 10:17] = 0.8  # 343 voxels of ET: 0.343 mL at 1 mm
+    probabilities[2, 20, 20, 20] = 0.4  # under the threshold: not ET, not counted
+    assert MIN_ENHANCING_ML == 0.5
+    kept = probabilities.copy()
+    assert relabel_small_enhancing(kept, 0.0, 0.001) == 0 and np.array_equal(kept, probabilities)
+    assert relabel_small_enhancing(kept, 0.3, 0.001) == 0 and np.array_equal(kept, probabilities)  # 0.343 >= 0.3
+    relabelled = probabilities.copy()
+    assert relabel_small_enhancing(relabelled, MIN_ENHANCING_ML, 0.001) == 343
+    assert not relabelled[2].any() and np.array_equal(relabelled[:2], probabilities[:2])
+    before, after = labels_from_probabilities(probabilities), labels_from_probabilities(relabelled)
+    assert np.count_nonzero(before == 3) == 343 and np.count_nonzero(after == 3) == 0
+    assert np.array_equal(after == 1, (before == 1) | (before == 3))  # ET became NCR; the core is unchanged
+    # The same voxels at 1.5 mm spacing are 1.16 mL: kept.
+    coarse = probabilities.copy()
+    assert relabel_small_enhancing(coarse, MIN_ENHANCING_ML, 1.5**3 / 1000) == 0
+    empty = np.zeros((3, 4, 4, 4), dtype=np.float32)
+    assert relabel_small_enhancing(empty, MIN_ENHANCING_ML, 0.001) == 0

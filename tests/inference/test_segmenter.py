@@ -97,14 +97,14 @@ def test_every_variant_segments_a_case(name, variant_sources, brain_case):
 def test_pointwise_values_match_the_network_on_the_normalized_case(pointwise_source, brain_case):
     from brainseg.preprocess.normalize import normalize
 
-    segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0)  # every component kept
+    segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0, min_enhancing_ml=0.0)  # all kept
     result = segmenter.segment(brain_case)
     with torch.no_grad():
         logits = segmenter.model(torch.from_numpy(normalize(brain_case.images, "zscore-brain"))[None]).logits
     expected = nest_probabilities(torch.sigmoid(logits[0]).numpy()) * np.any(brain_case.images != 0, axis=0)
     np.testing.assert_allclose(result.probabilities, expected, atol=1e-6)
-    # By default the small components are zeroed and nothing else changes.
-    cleaned = Segmenter(pointwise_source, "cpu").segment(brain_case).probabilities
+    # By default the small components are zeroed and nothing else changes (ET relabelling aside).
+    cleaned = Segmenter(pointwise_source, "cpu", min_enhancing_ml=0.0).segment(brain_case).probabilities
     changed = np.any(cleaned != result.probabilities, axis=0)
     assert changed.any() and not cleaned[:, changed].any()
     assert 0 < np.count_nonzero(result.labels == 3) < np.count_nonzero(result.labels), "the test case has a tumor"
@@ -167,7 +167,7 @@ def test_second_prompt_reuses_everything(pointwise_source, brain_case, brain_cas
 
 
 def test_the_network_sees_the_brain_box_and_outputs_are_pasted_back(pointwise_source, brain_case):
-    segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0)  # exact values
+    segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0, min_enhancing_ml=0.0)  # exact values
     shapes = []
     handle = segmenter.model.register_forward_hook(lambda module, args, out: shapes.append(tuple(args[0].shape)))
     padded = np.pad(brain_case.images, ((0, 0), (30, 30), (0, 0), (0, 0)))  # 30 empty voxels left and right
@@ -232,7 +232,7 @@ def test_prompt_selects_target_regions_and_written_labels(pointwise_source, brai
 
 
 def test_uncertainty_is_the_entropy_of_the_mirrored_mean(pointwise_source, brain_case):
-    segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0)  # exact values
+    segmenter = Segmenter(pointwise_source, "cpu", min_component_fraction=0.0, min_enhancing_ml=0.0)  # exact values
     counter = ForwardCounter(segmenter.model)
     plain = segmenter.segment(brain_case)
     assert plain.uncertainty is None and "uncertainty" not in plain.timings

@@ -10,6 +10,7 @@ from brainseg.labels import ED, ET, NCR
 from brainseg.training.augment import (
     BrainEdgeArtifact,
     Compose,
+    RandomBiasField,
     RandomFlip,
     RandomGamma,
     RandomRotation,
@@ -187,6 +188,9 @@ def test_region_contrast_stretch_p0_and_no_tumor():
         (lambda: RegionContrastStretch(channels=(4,)), "channels"),
         (lambda: BrainEdgeArtifact(max_width=0), "max_width"),
         (lambda: BrainEdgeArtifact(p=-0.1), "probability"),
+        (lambda: RandomBiasField(max_strength=1.5), "max_strength"),
+        (lambda: RandomBiasField(scale=0.0), "scale"),
+        (lambda: RandomBiasField(p=2.0), "probability"),
     ],
 )
 def test_bad_arguments(build, message):
@@ -214,6 +218,40 @@ def test_brain_edge_artifact_shifts_a_thin_rim_and_never_tumor_or_background():
     np.testing.assert_array_equal(unchanged["images"], images)
 
 
+def test_bias_field_shades_each_channel_smoothly_inside_the_brain_only():
+    images = np.zeros((4, 32, 32, 32), dtype=np.float32)
+    images[:, 4:28, 4:28, 4:28] = np.linspace(-1.0, 2.0, 4)[:, None, None, None]  # one flat level per channel
+    images[:, 10, 10, 10] = -2.0  # each channel's brain minimum: the fixed point of the shading
+    labels = np.zeros((32, 32, 32), dtype=np.uint8)
+    labels[12:16, 12:16, 12:16] = ET
+    out = RandomBiasField(max_strength=0.3, scale=10.0, p=1.0)(
+        {"images": images, "labels": labels}, np.random.default_rng(3)
+    )
+    brain = np.zeros((32, 32, 32), dtype=bool)
+    brain[4:28, 4:28, 4:28] = True
+    assert np.all(out["images"][:, ~brain] == 0.0)
+    np.testing.assert_array_equal(out["images"][:, 10, 10, 10], -2.0)
+    np.testing.assert_array_equal(out["labels"], labels)
+    # The multiplicative field on (value - minimum): positive, smooth (neighbours within a few %), per channel.
+    images[:, 10, 10, 10] = out["images"][:, 10, 10, 10] = 0.0  # (no field to read where value = minimum)
+    field = ((out["images"] + 2.0) / (images + 2.0))[:, 4:28, 4:28, 4:28]  # (4, 24, 24, 24)
+    field[:, 6, 6, 6] = field[:, 6, 6, 7]
+    assert np.all(field > 0.2) and np.all(field < 5.0)
+    assert np.all(field.std(axis=(1, 2, 3)) > 0.005)
+    assert np.abs(np.diff(field, axis=1)).max() < 0.1
+    assert not np.allclose(field[0], field[1])  # every sequence its own field
+    assert images[0, 20, 20, 20] == -1.0 and out["images"][0, 20, 20, 20] != -1.0  # input untouched
+
+
+def test_bias_field_p0_is_identity_and_draws_like_p1():
+    sample = make_sample()
+    rng_off, rng_on = np.random.default_rng(5), np.random.default_rng(5)
+    unchanged = RandomBiasField(p=0.0)(sample, rng_off)
+    np.testing.assert_array_equal(unchanged["images"], sample["images"])
+    RandomBiasField(p=1.0)(sample, rng_on)
+    assert rng_off.random() == rng_on.random()  # later transforms see the same stream whatever p is
+
+
 def test_compose_is_deterministic_for_a_seed():
     sample = make_sample()
     augment = default_augmentation()
@@ -225,6 +263,10 @@ def test_compose_is_deterministic_for_a_seed():
     assert any(not np.array_equal(first["images"], other) for other in others)
     assert isinstance(augment, Compose) and len(augment.transforms) == 4
     assert isinstance(default_augmentation(edge_artifacts=True).transforms[-1], BrainEdgeArtifact)
+    assert [type(t) for t in default_augmentation(edge_artifacts=True, bias_field=True).transforms[-2:]] == [
+        BrainEdgeArtifact,
+        RandomBiasField,
+    ]
 
 
 def coordinate_volume(shape) -> tuple[np.ndarray, np.ndarray]:

@@ -105,7 +105,7 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     start = create("unet3d", "demo")
     save_checkpoint(start, tmp_path / "start")
     options = ["--model", "unet3d", "--steps", "1", "--val-every", "1", "--lr", "1e-9", "--realistic-share", "0.5"]
-    options += ["--train-cases", "4", "--metastasis-share", "0.5", "--low-grade-share", "0.5"]
+    options += ["--train-cases", "4", "--metastasis-share", "0.5", "--low-grade-share", "0.5", "--bias-field"]
     train(tmp_path / "tuned", cache, *options, "--init", f"local-dir:{tmp_path / 'start'}")
     tuned = load_checkpoint(f"local-dir:{tmp_path / 'tuned' / 'checkpoints' / 'last'}")
     for key, value in start.state_dict().items():  # one step at a negligible rate: still the start
@@ -114,6 +114,8 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     assert "--init local-dir:" in tuned.metadata["training"]["command"]
     command = tuned.metadata["training"]["command"]
     assert "--realistic-share 0.5 --metastasis-share 0.5 --low-grade-share 0.5 " in command
+    assert " --bias-field" in command and "--edge-artifacts" not in command
+    assert tuned.metadata["training"]["recipe"].endswith("; augmentation beyond A.2: per-sequence bias fields")
     assert "50% metastasis-like lesions, 50% non-enhancing low-grade-like" in tuned.metadata["training"]["data"]
     names = [path.name for path in (cache / "train").iterdir()]
     assert any("-met-" in name for name in names) and any("-lgg-" in name for name in names)
