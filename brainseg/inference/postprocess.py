@@ -102,6 +102,26 @@ def relabel_small_enhancing(probabilities: np.ndarray, min_ml: float, voxel_ml: 
     return enhancing
 
 
+def clean_tumor(
+    probabilities: np.ndarray, min_component_fraction: float, min_enhancing_ml: float, voxel_ml: float
+) -> tuple[tuple[int, int], int]:
+    """The app's post-processing, in place and in order: :func:`drop_small_components`, then
+    :func:`relabel_small_enhancing` (which then sees only the enhancing voxels that survived). One place, so
+    that ``brainseg evaluate-model --postprocess`` scores exactly what the app shows.
+
+    Args:
+        probabilities: (3, X, Y, Z) float32 nested WT, TC, ET probabilities.
+        min_component_fraction: see :func:`drop_small_components`; 0 keeps every component.
+        min_enhancing_ml: see :func:`relabel_small_enhancing`; 0 keeps every enhancing voxel.
+        voxel_ml: volume of one voxel, mL.
+
+    Returns:
+        ``((components removed, voxels removed), enhancing voxels relabelled NCR)``.
+    """
+    dropped = drop_small_components(probabilities, min_component_fraction)
+    return dropped, relabel_small_enhancing(probabilities, min_enhancing_ml, voxel_ml)
+
+
 def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
     """Entropy in bits of Bernoulli(p), elementwise; 0 at p = 0 or 1, 1 at p = 0.5. float32."""
     p = np.clip(p.astype(np.float32, copy=False), 1e-7, 1 - 1e-7)

@@ -39,11 +39,10 @@ from brainseg.inference.postprocess import (
     MIN_COMPONENT_FRACTION,
     MIN_ENHANCING_ML,
     UNCERTAINTY_METHOD,
-    drop_small_components,
+    clean_tumor,
     labels_from_probabilities,
     nest_probabilities,
     predictive_entropy,
-    relabel_small_enhancing,
 )
 from brainseg.inference.report import build_report, write_outputs
 from brainseg.inference.result import Segmentation, no_prompt_interpretation
@@ -324,8 +323,9 @@ class Segmenter:
             probabilities = nest_probabilities(output.probabilities)
             probabilities *= entry.brain  # (3, X, Y, Z) * (X, Y, Z): 0 outside the brain
             if not mirror:
-                entry.dropped = drop_small_components(probabilities, self.min_component_fraction)
-                entry.relabelled = relabel_small_enhancing(probabilities, self.min_enhancing_ml, voxel_ml)
+                entry.dropped, entry.relabelled = clean_tumor(
+                    probabilities, self.min_component_fraction, self.min_enhancing_ml, voxel_ml
+                )
                 entry.probabilities = _read_only(probabilities)
                 entry.labels = _read_only(labels_from_probabilities(probabilities))
                 entry.attention = {name: _read_only(value) for name, value in output.attention.items()}

@@ -16,12 +16,7 @@ import torch
 from brainseg.errors import BrainSegError
 from brainseg.hub import load_checkpoint
 from brainseg.inference import predict_volume
-from brainseg.inference.postprocess import (
-    drop_small_components,
-    labels_from_probabilities,
-    nest_probabilities,
-    relabel_small_enhancing,
-)
+from brainseg.inference.postprocess import clean_tumor, labels_from_probabilities, nest_probabilities
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics import evaluate, voxel_volume_ml
@@ -83,8 +78,8 @@ def evaluate_model(
     """Average metrics of one checkpoint over ``cases`` (see :func:`test_cases`).
 
     ``min_component_fraction`` > 0 drops small tumor components and ``min_enhancing_ml`` > 0 relabels a small
-    enhancing tumor NCR, as the app does (:mod:`brainseg.inference.postprocess`); 0 and 0 score the thresholded
-    network output.
+    enhancing tumor NCR, as the app does (:func:`brainseg.inference.postprocess.clean_tumor`); 0 and 0 score
+    the thresholded network output.
     """
     model = load_checkpoint(checkpoint, device=device).model
     reports = []
@@ -93,8 +88,7 @@ def evaluate_model(
         tensor = torch.from_numpy(normalized)[None].to(device)
         logits = predict_volume(model, tensor).logits
         probabilities = nest_probabilities(torch.sigmoid(logits[0].float()).cpu().numpy())
-        drop_small_components(probabilities, min_component_fraction)  # a no-op at 0
-        relabel_small_enhancing(probabilities, min_enhancing_ml, voxel_volume_ml(spacing))  # likewise
+        clean_tumor(probabilities, min_component_fraction, min_enhancing_ml, voxel_volume_ml(spacing))  # no-op at 0, 0
         reports.append(evaluate(labels_from_probabilities(probabilities), labels, spacing))
 
     def mean(metric: str, region: str) -> float:

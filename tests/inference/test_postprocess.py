@@ -7,6 +7,7 @@ from brainseg.inference.postprocess import (
     MIN_COMPONENT_FRACTION,
     MIN_ENHANCING_ML,
     binary_entropy_bits,
+    clean_tumor,
     drop_small_components,
     labels_from_probabilities,
     nest_probabilities,
@@ -125,3 +126,17 @@ def test_a_small_enhancing_tumor_is_relabelled_core_and_a_large_one_kept():
     assert relabel_small_enhancing(coarse, MIN_ENHANCING_ML, 1.5**3 / 1000) == 0
     empty = np.zeros((3, 4, 4, 4), dtype=np.float32)
     assert relabel_small_enhancing(empty, MIN_ENHANCING_ML, 0.001) == 0
+
+
+def test_clean_tumor_drops_specks_before_it_weighs_the_enhancing_tumor():
+    probabilities = np.zeros((3, 40, 40, 40), dtype=np.float32)
+    probabilities[:2, 5:25, 5:25, 5:25] = 0.9  # the tumor: 8000 voxels of core
+    probabilities[2, 10:16, 10:16, 10:16] = 0.8  # 216 voxels of ET inside it
+    probabilities[:, 33:36, 33:36, 33:36] = 0.9  # a far 27-voxel enhancing speck
+    cleaned = probabilities.copy()
+    # With the speck the ET would be 243 voxels; 0.24 mL is the threshold between 216 and 243 voxels at 1 mm.
+    assert clean_tumor(cleaned, MIN_COMPONENT_FRACTION, 0.24, 0.001) == ((1, 27), 216)
+    assert not cleaned[:, 33:36, 33:36, 33:36].any() and not cleaned[2].any()
+    assert np.array_equal(cleaned[:2, 5:25, 5:25, 5:25], probabilities[:2, 5:25, 5:25, 5:25])
+    untouched = probabilities.copy()
+    assert clean_tumor(untouched, 0.0, 0.0, 0.001) == ((0, 0), 0) and np.array_equal(untouched, probabilities)
