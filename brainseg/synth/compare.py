@@ -27,6 +27,7 @@ from brainseg.synth.measure import (
     class_ratios,
     estimate_classes,
     load_real_case,
+    shading_correlations,
     truth_classes,
     wm_variation,
 )
@@ -41,6 +42,7 @@ def measure(images: dict[str, np.ndarray], case: SyntheticCase | None = None) ->
     out = {
         "ratios": class_ratios(images, classes),
         "wm_cov": wm_variation(images, classes),
+        "shading": shading_correlations(images, classes),
         "fractions": class_fractions(classes),
         "brain_ml": float(np.all([images[s] > 0 for s in SEQUENCES], axis=0).sum() / 1000),
         "lesion_ml": float((classes == 4).sum() / 1000),
@@ -187,6 +189,10 @@ def tables(numbers: dict[str, dict]) -> str:
     for seq in SEQUENCES:
         reals = " | ".join(f"{numbers[n]['wm_cov'][seq]:.3f}" for n in real)
         lines.append(f"| WM robust CoV, {seq} | {reals} | {_mean_sd([numbers[n]['wm_cov'][seq] for n in synth])} |")
+    for pair in numbers[real[0]]["shading"]:
+        reals = " | ".join(f"{numbers[n]['shading'][pair]:.2f}" for n in real)
+        values = [numbers[n]["shading"][pair] for n in synth]
+        lines.append(f"| WM shading correlation (15 mm), {pair} | {reals} | {_mean_sd(values)} |")
     for cls in CLASS_NAMES:
         reals = " | ".join(f"{numbers[n]['fractions'][cls]:.2f}" for n in real)
         lines.append(f"| share of {cls} | {reals} | {_mean_sd([numbers[n]['fractions'][cls] for n in synth])} |")

@@ -40,6 +40,20 @@ REALISTIC_MEANS: dict[str, dict[str, float]] = {
 # bright on T1 (dense tracts, pallidum) are dark on T2 and, less so, on FLAIR.
 REALISTIC_DETAIL: dict[str, float] = {"T1": 1.0, "T1ce": 0.9, "T2": -1.3, "FLAIR": -0.6}
 
+# Range of each sequence's loading on the case's shared bias field (two loadings multiply to the
+# correlation of two sequences' fields). Measured on the two real cases (white matter's log intensity
+# smoothed over 15 mm, `brainseg.synth.measure.shading_correlations`): T2~FLAIR 0.89-0.94, T1~FLAIR
+# 0.57-0.88, T1~T1ce 0.46-0.59, T1ce~FLAIR 0.10-0.11. T1ce's range follows T1~T1ce (pre- and post-contrast
+# T1 share one set-up); the real T1ce~FLAIR is lower than that implies, perhaps from T1ce's own slow
+# structure (enhancing vessels and dura). Generator v2 drew every field independently (-0.9 to +0.8), and
+# the default network read T1-but-not-T1ce shading as tumor.
+REALISTIC_BIAS_SHARED: dict[str, tuple[float, float]] = {
+    "T1": (0.6, 0.95),
+    "T1ce": (0.5, 0.9),
+    "T2": (0.85, 1.0),
+    "FLAIR": (0.85, 1.0),
+}
+
 
 @dataclass(frozen=True)
 class SequenceContrast:
@@ -52,6 +66,9 @@ class SequenceContrast:
         texture: class name -> std of smooth multiplicative texture (fraction of the mean).
         blur_mm: (3,) Gaussian point-spread sigma per axis (mm): partial-volume blur.
         bias: std of the log of the smooth multiplicative bias field.
+        bias_shared: loading in [0, 1] of the sequence's log bias field on the case's shared field (receive
+            coil and head position shade every sequence alike); the rest is the sequence's own field, with
+            weight sqrt(1 - bias_shared**2), so the field's std stays ``bias``.
         noise: Rician noise sigma as a fraction of ``level``.
         gamma: exponent applied to the normalized image (1 = none).
     """
@@ -64,6 +81,7 @@ class SequenceContrast:
     bias: float
     noise: float
     gamma: float = 1.0
+    bias_shared: float = 0.0
 
     def as_dict(self) -> dict:
         """JSON-able summary for ``SyntheticCase.meta``."""
@@ -73,6 +91,7 @@ class SequenceContrast:
             "detail": round(self.detail, 3),
             "blur_mm": [round(b, 3) for b in self.blur_mm],
             "bias": round(self.bias, 4),
+            "bias_shared": round(self.bias_shared, 3),
             "noise": round(self.noise, 4),
             "gamma": round(self.gamma, 3),
         }
@@ -105,6 +124,7 @@ def realistic_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]:
             blur_mm=(blur, blur, blur_z),
             bias=float(rng.uniform(0.05, 0.25)),
             noise=float(rng.uniform(0.015, 0.03)),
+            bias_shared=float(rng.uniform(*REALISTIC_BIAS_SHARED[seq])),
         )
     return out
 
@@ -138,6 +158,7 @@ def randomized_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]
             bias=float(rng.uniform(0.0, 0.3)),
             noise=float(rng.uniform(0.005, 0.06)),
             gamma=float(np.exp(rng.uniform(-0.3, 0.3))),
+            bias_shared=float(rng.uniform(0.0, 1.0)),
         )
     return out
 

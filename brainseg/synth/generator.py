@@ -31,7 +31,7 @@ from brainseg.synth.deform import (
     resample_anatomy,
 )
 from brainseg.synth.fields import smooth_noise
-from brainseg.synth.render import render_sequence, tumor_weights, vessel_map
+from brainseg.synth.render import BIAS_SCALE_MM, render_sequence, tumor_weights, vessel_map
 from brainseg.synth.space import BRATS_SHAPE, brats_affine, check_shape, voxel_spacing
 from brainseg.synth.tumor import (
     TumorPlan,
@@ -44,9 +44,9 @@ from brainseg.synth.tumor import (
     metastasis_plan,
 )
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever the same seed would give different arrays (v2: metastasis-like cysts widened; glioma
-cases are byte-identical to v1's)."""
+cases are byte-identical to v1's; v3: the bias fields of a case's sequences share a common field)."""
 
 INT16_MAX = 32767
 
@@ -192,6 +192,7 @@ def generate_case(
         contrast = cystic_core_contrast(lesion_rng, contrast, domain_randomized)
     vessels = vessel_map(appearance, case, spacing)
     healthy_texture = smooth_noise(appearance, case.t1_detail.shape, tuple(2.5 / spacing))
+    shared_bias = smooth_noise(appearance, case.t1_detail.shape, tuple(BIAS_SCALE_MM / spacing))
     tumor_box, tumor = tumor_weights(labels_box, spacing)
     core_class = "NCR" if plan.enhancing else "NET"
 
@@ -200,7 +201,7 @@ def generate_case(
     for seq in SEQUENCES:
         full = np.zeros(shape, dtype=np.float32)
         img = render_sequence(
-            noise, contrast[seq], case, healthy_texture, tumor_box, tumor, core_class, vessels, spacing
+            noise, contrast[seq], case, healthy_texture, tumor_box, tumor, core_class, vessels, shared_bias, spacing
         )
         full[box] = np.clip(np.rint(img), 0, INT16_MAX)
         images[seq] = full

@@ -140,6 +140,33 @@ def wm_variation(images: dict[str, np.ndarray], classes: np.ndarray) -> dict[str
     return out
 
 
+SHADING_PAIRS: tuple[tuple[str, str], ...] = (("T2", "FLAIR"), ("T1", "FLAIR"), ("T1", "T1ce"), ("T1ce", "FLAIR"))
+"""Sequence pairs whose white-matter shading :func:`shading_correlations` compares."""
+
+
+def shading_correlations(
+    images: dict[str, np.ndarray], classes: np.ndarray, sigma_mm: float = 15.0, voxel_mm: float = 1.0
+) -> dict[str, float]:
+    """Correlation between sequences of the slow shading of white matter (class 3), per pair of SHADING_PAIRS.
+
+    Shading is the WM log intensity smoothed over ``sigma_mm`` (normalized convolution, so other classes
+    do not leak in), on WM voxels with enough WM around them. One receive coil shades every sequence of a
+    session alike, so real scans correlate strongly; the slow anatomy of WM (tracts) adds to it.
+
+    Returns:
+        "A~B" -> Pearson correlation over WM voxels.
+    """
+    wm = (classes == 3).astype(np.float32)
+    sigma = sigma_mm / voxel_mm
+    weight = ndi.gaussian_filter(wm, sigma)
+    keep = (wm > 0) & (weight > 0.2)
+    shading = {}
+    for seq in {s for pair in SHADING_PAIRS for s in pair}:
+        log = np.log(np.maximum(images[seq], 1.0)) * wm
+        shading[seq] = (ndi.gaussian_filter(log, sigma) / np.maximum(weight, 1e-6))[keep]
+    return {f"{a}~{b}": float(np.corrcoef(shading[a], shading[b])[0, 1]) for a, b in SHADING_PAIRS}
+
+
 def class_fractions(classes: np.ndarray) -> dict[str, float]:
     """Share of each class among classified voxels."""
     counts = np.bincount(classes.ravel(), minlength=5)[1:].astype(float)

@@ -8,7 +8,7 @@ Steps, per sequence, on the brain's bounding box of the case grid (LPS voxel axe
 3. tumor sub-regions replace the tissue they occupy, with soft (half-voxel) edges;
 4. vessels, choroid plexus and venous sinus;
 5. optional gamma; Gaussian point-spread blur (partial-volume blur of the acquisition);
-6. smooth multiplicative bias field; scaling to the int16 ``level``;
+6. smooth multiplicative bias field (partly the case's shared field); scaling to the int16 ``level``;
 7. Rician noise (magnitude of complex Gaussian noise), then zero outside the brain (skull strip).
 """
 
@@ -22,6 +22,9 @@ from brainseg.synth.anatomy import CHOROID_PLEXUS, FALX, VENOUS_SINUS, VENTRICLE
 from brainseg.synth.contrast import SequenceContrast
 from brainseg.synth.deform import CaseAnatomy
 from brainseg.synth.fields import smooth_noise
+
+BIAS_SCALE_MM = 70.0
+"""Smoothing scale of the bias fields: receive-coil shading varies over several centimetres."""
 
 
 def vessel_map(rng: np.random.Generator, case: CaseAnatomy, spacing: np.ndarray) -> np.ndarray:
@@ -68,6 +71,7 @@ def render_sequence(
     tumor: dict[int, np.ndarray],
     core_class: str,
     vessels: np.ndarray,
+    shared_bias: np.ndarray,
     spacing: np.ndarray,
 ) -> np.ndarray:
     """One sequence on the case box.
@@ -79,6 +83,8 @@ def render_sequence(
         tumor_box, tumor: output of :func:`tumor_weights`.
         core_class: appearance of label NCR: "NCR" (necrosis) or "NET" (non-enhancing tumor).
         vessels: (*box) float32 vessel weights from :func:`vessel_map`.
+        shared_bias: (*box) float32 unit-variance smooth field (70 mm) shared by all sequences; the
+            sequence's log bias is ``contrast.bias`` times its mix with the sequence's own field.
         spacing: (3,) voxel size in mm.
 
     Returns:
@@ -106,7 +112,9 @@ def render_sequence(
         img **= np.float32(contrast.gamma)
     img = ndi.gaussian_filter(img, np.asarray(contrast.blur_mm) / spacing)
 
-    bias = smooth_noise(rng, img.shape, tuple(70.0 / spacing))
+    own = smooth_noise(rng, img.shape, tuple(BIAS_SCALE_MM / spacing))
+    loading = np.float32(contrast.bias_shared)
+    bias = loading * shared_bias + np.sqrt(np.float32(1.0) - loading * loading) * own
     img *= np.exp(np.float32(contrast.bias) * bias) * np.float32(contrast.level)
 
     brain = case.brain

@@ -9,6 +9,7 @@ from scipy import ndimage as ndi
 
 from brainseg.labels import ED, ET, NCR
 from brainseg.synth import SEQUENCES, brats_affine, generate_case
+from brainseg.synth.measure import shading_correlations
 from tests.synth.conftest import SMALL
 
 CSF, GM, WM = 1, 2, 3  # SyntheticCase.tissue_labels codes
@@ -82,11 +83,28 @@ def test_tissue_ordering(small_cases, full_case, seq, order):
         assert medians[0] > medians[1] > medians[2], (case.meta["seed"], seq, medians)
 
 
+def local_ratio(case, sequence: str, tissue: int, reference: int, block_mm: float = 20.0) -> float:
+    """Median over ``block_mm`` cubes of (median of ``tissue`` / median of ``reference``) in the cube.
+
+    Grey matter lies outside white matter, so a slow bias field (up to +-25 % over 70 mm) can tip the
+    whole-brain medians of the two; within a cube the field is nearly constant.
+    """
+    step = max(2, round(block_mm / nib.affines.voxel_sizes(case.affine)[0]))
+    image, tissues = case.images[sequence], np.where(case.labels == 0, case.tissue_labels, 0)
+    ratios = []
+    for corner in np.ndindex(*(int(np.ceil(n / step)) for n in image.shape)):
+        box = tuple(slice(c * step, (c + 1) * step) for c in corner)
+        a, b = image[box][tissues[box] == tissue], image[box][tissues[box] == reference]
+        if a.size >= 20 and b.size >= 20:
+            ratios.append(np.median(a) / np.median(b))
+    return float(np.median(ratios))
+
+
 def test_flair_suppresses_csf_and_shows_grey_above_white(small_cases, full_case):
     for case in all_cases(small_cases, full_case):
-        csf, gm, wm = (healthy_median(case, "FLAIR", t) for t in (CSF, GM, WM))
+        csf, wm = (healthy_median(case, "FLAIR", t) for t in (CSF, WM))
         assert csf < 0.7 * wm, (case.meta["seed"], csf, wm)
-        assert gm > wm, (case.meta["seed"], gm, wm)
+        assert local_ratio(case, "FLAIR", GM, WM) > 1.0, case.meta["seed"]
 
 
 def test_enhancing_tumor_is_bright_on_t1ce(small_cases, full_case):
@@ -268,3 +286,20 @@ def test_bad_arguments_raise_value_errors():
         generate_case(0, shape=(240, 240))
     with pytest.raises(ValueError, match="shape must be three integers"):
         generate_case(0, shape=(8, 8, 8))
+
+
+def test_realistic_shading_is_shared_across_sequences_as_on_real_scans(small_cases):
+    # On the two real cases the white matter's slow shading correlates 0.89-0.94 between T2 and FLAIR,
+    # 0.57-0.88 between T1 and FLAIR and 0.46-0.59 between T1 and T1ce (one receive coil for all four);
+    # independent fields per sequence (generator v2) gave medians -0.2 to 0.06 over these seeds, and
+    # T1-versus-T1ce shading that a network took for tumor.
+    found = {"T2~FLAIR": [], "T1~FLAIR": [], "T1~T1ce": []}
+    for case in small_cases.values():
+        healthy_wm = np.where((case.tissue_labels == WM) & (case.labels == 0), 3, 0)
+        voxel_mm = float(nib.affines.voxel_sizes(case.affine)[0])
+        correlations = shading_correlations(case.images, healthy_wm, voxel_mm=voxel_mm)
+        for pair, values in found.items():
+            values.append(correlations[pair])
+    assert np.median(found["T2~FLAIR"]) > 0.7, found
+    assert np.median(found["T1~FLAIR"]) > 0.4, found
+    assert np.median(found["T1~T1ce"]) > 0.3, found
