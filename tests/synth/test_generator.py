@@ -9,7 +9,7 @@ from scipy import ndimage as ndi
 
 from brainseg.labels import ED, ET, NCR
 from brainseg.synth import SEQUENCES, brats_affine, generate_case
-from brainseg.synth.measure import shading_correlations
+from brainseg.synth.measure import shading_correlations, truth_classes
 from tests.synth.conftest import SMALL
 
 CSF, GM, WM = 1, 2, 3  # SyntheticCase.tissue_labels codes
@@ -90,7 +90,7 @@ def local_ratio(case, sequence: str, tissue: int, reference: int, block_mm: floa
     whole-brain medians of the two; within a cube the field is nearly constant.
     """
     step = max(2, round(block_mm / nib.affines.voxel_sizes(case.affine)[0]))
-    image, tissues = case.images[sequence], np.where(case.labels == 0, case.tissue_labels, 0)
+    image, tissues = case.images[sequence], truth_classes(case.tissue_labels, case.labels, case.brain_mask)
     ratios = []
     for corner in np.ndindex(*(int(np.ceil(n / step)) for n in image.shape)):
         box = tuple(slice(c * step, (c + 1) * step) for c in corner)
@@ -295,9 +295,9 @@ def test_realistic_shading_is_shared_across_sequences_as_on_real_scans(small_cas
     # T1-versus-T1ce shading that a network took for tumor.
     found = {"T2~FLAIR": [], "T1~FLAIR": [], "T1~T1ce": []}
     for case in small_cases.values():
-        healthy_wm = np.where((case.tissue_labels == WM) & (case.labels == 0), 3, 0)
+        classes = truth_classes(case.tissue_labels, case.labels, case.brain_mask)  # tumor is class 4, not WM
         voxel_mm = float(nib.affines.voxel_sizes(case.affine)[0])
-        correlations = shading_correlations(case.images, healthy_wm, voxel_mm=voxel_mm)
+        correlations = shading_correlations(case.images, classes, voxel_mm=voxel_mm)
         for pair, values in found.items():
             values.append(correlations[pair])
     assert np.median(found["T2~FLAIR"]) > 0.7, found
