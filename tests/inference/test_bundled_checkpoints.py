@@ -48,9 +48,9 @@ EXPECTED = {
     # metastasis's cyst is called edema (56 mL), its rim missed (0.2 mL of ET, relabelled NCR by the 0.5 mL
     # rule; its card says so).
     "film-unet2d": Expected({"WT": 0.7, "TC": 0.6, "ET": 0.5}, {"AURORA-example": None, "BraTS-GLI-00001-000": 40}),
-    # TEST_SEED + 7: WT 0.971, TC 0.906, ET 0.962; real WT 17 / 62 mL: edema patches only beside the AURORA
-    # metastasis (0.1 mL of ET, relabelled NCR; its card says so), little of the BraTS core.
-    "msfen": Expected({"WT": 0.7, "TC": 0.6, "ET": 0.6}, {"AURORA-example": None, "BraTS-GLI-00001-000": 20}),
+    # TEST_SEED + 7: WT 0.929, TC 0.779, ET 0.894; real WT 29 / 65 mL: it finds the AURORA metastasis but
+    # calls its cyst edema (ET 1.2 mL on parts of the rim) and misses most of its edema (its card says so).
+    "msfen": Expected({"WT": 0.7, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 15, "BraTS-GLI-00001-000": 40}),
     # TEST_SEED + 7: WT 0.608, TC 0.930, ET 0.936 (extra blobs away from the tumor cost WT); real WT 91 / 110 mL.
     "unet3d": Expected({"WT": 0.5, "TC": 0.6, "ET": 0.6}, {"AURORA-example": 40, "BraTS-GLI-00001-000": 40}),
     # TEST_SEED + 7: WT 0.928, TC 0.882, ET 0.915; real WT 81 / 117 mL.
