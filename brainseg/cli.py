@@ -303,7 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
         "gliomas drawn non-enhancing (default 0)",
     )
     train.add_argument(
-        "--cache-cases", type=int, default=4, help="normalized cases kept in memory per loader process (~75 MB each)"
+        "--cache-cases",
+        type=int,
+        default=32,
+        help="normalized cases kept in memory per loader process (~75 MB each; default 32, the default pool: "
+        "below the number of training cases every step rereads cases from disk)",
     )
     train.add_argument(
         "--tumor-probability", type=float, default=0.7, help="share of patches centred on tumor (default 0.7)"
