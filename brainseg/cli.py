@@ -305,9 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--cache-cases",
         type=int,
-        default=32,
-        help="normalized cases kept in memory per loader process (~75 MB each; default 32, the default pool: "
-        "below the number of training cases every step rereads cases from disk)",
+        default=None,
+        help="normalized cases kept in memory per loader process (~75 MB each; default: every training case, "
+        "up to 64; fewer than the training cases and most steps reread cases from disk)",
     )
     train.add_argument(
         "--tumor-probability", type=float, default=0.7, help="share of patches centred on tumor (default 0.7)"

@@ -47,6 +47,10 @@ from brainseg.training.tasks import TrainingStep
 STATE_FILE = "training_state.pt"
 
 
+DEFAULT_CACHE_CASES = 64
+"""Normalized cases a loader process keeps by default: a whole synthetic pool, at most ~4.8 GB."""
+
+
 @dataclass
 class TrainConfig:
     """Options of one training run (``brainseg train``).
@@ -66,7 +70,9 @@ class TrainConfig:
             the fifth of gliomas that are drawn non-enhancing anyway.
         val_cases, val_every: fixed synthetic validation cases, and how often (steps) they are scored.
         cache_cases: normalized cases each loader process keeps in memory (~75 MB each at full size); as
-            many as there are training cases makes every patch after the first epoch's a cache hit.
+            many as there are training cases makes every patch after the first epoch's a cache hit, fewer
+            and most steps reread cases from disk. None: every training case, up to
+            :data:`DEFAULT_CACHE_CASES`.
         tumor_probability: share of patches centred on a tumor voxel (the rest on any brain voxel).
         edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
         bias_field: augment with per-sequence smooth intensity shading (not in the paper's A.2).
@@ -101,7 +107,7 @@ class TrainConfig:
     log_every: int = 10
     seed: int = 0
     workers: int = 1
-    cache_cases: int = 32  # the default pool's size: no case read twice (~2.4 GB per loader process)
+    cache_cases: int | None = None
     tumor_probability: float = 0.7
     edge_artifacts: bool = False
     bias_field: bool = False
@@ -263,15 +269,16 @@ def train(config: TrainConfig) -> dict:
     # Unused parameters exist: e.g. clip-unet3d's tumor-type head when the recipe gives it no weight.
     wrapped = DistributedDataParallel(step_module, find_unused_parameters=True) if world > 1 else step_module
 
+    source = _training_source(config)
     dataset = PatchDataset(
-        _training_source(config),
+        source,
         config.patch_size,
         model.config.data.normalization,
         augment=True,
         seed=config.seed,
         samples_per_epoch=max(config.steps * config.batch_size, 1),
         tumor_probability=config.tumor_probability,
-        cache_cases=config.cache_cases,
+        cache_cases=min(len(source), DEFAULT_CACHE_CASES) if config.cache_cases is None else config.cache_cases,
         edge_artifacts=config.edge_artifacts,
         bias_field=config.bias_field,
     )
