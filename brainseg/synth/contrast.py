@@ -1,7 +1,7 @@
 """Per-sequence tissue appearance: the intensity model of a case, realistic or domain-randomized.
 
-Appearance classes are the healthy tissues (CSF, GM, WM), the tumor sub-regions (ED, NCR, ET, and NET
-for the core of a non-enhancing tumor, which BraTS labels NCR too) and VESSEL (choroid plexus, venous
+Appearance classes are the healthy tissues (CSF, GM, WM), the tumor sub-regions (ED, NCR for necrosis, ET,
+and NET for solid non-enhancing tumor, which BraTS labels NCR too) and VESSEL (choroid plexus, venous
 sinus and cortical vessels: bright on T1ce only).
 
 Realistic contrast (:func:`realistic_contrast`) uses class means relative to white matter, jittered by
@@ -28,13 +28,21 @@ import numpy as np
 SEQUENCES: tuple[str, ...] = ("T1", "T1ce", "T2", "FLAIR")
 CLASSES: tuple[str, ...] = ("CSF", "GM", "WM", "ED", "NCR", "NET", "ET", "VESSEL")
 
-# Class means relative to white matter (= 1) per sequence, for :func:`realistic_contrast`.
+# Class means relative to white matter (= 1) per sequence, for :func:`realistic_contrast`. NET here is the
+# infiltrative (low-grade-like) end of its range; see REALISTIC_NET_SOLID.
 REALISTIC_MEANS: dict[str, dict[str, float]] = {
     "T1": {"CSF": 0.45, "GM": 0.80, "WM": 1.0, "ED": 0.72, "NCR": 0.45, "NET": 0.66, "ET": 0.80, "VESSEL": 0.70},
     "T1ce": {"CSF": 0.42, "GM": 0.82, "WM": 1.0, "ED": 0.72, "NCR": 0.45, "NET": 0.68, "ET": 1.85, "VESSEL": 1.9},
     "T2": {"CSF": 3.6, "GM": 1.30, "WM": 1.0, "ED": 2.1, "NCR": 2.8, "NET": 2.3, "ET": 1.7, "VESSEL": 0.9},
     "FLAIR": {"CSF": 0.30, "GM": 1.22, "WM": 1.0, "ED": 1.9, "NCR": 1.3, "NET": 2.0, "ET": 1.6, "VESSEL": 1.0},
 }
+
+# The solid end of the non-enhancing tumor's range. Measured on the real BraTS glioma (medians over its white
+# matter; README "Where the TC target is lost"): the core tissue enclosed by the enhancing rim is 0.89 / 1.05 /
+# 1.57 / 1.58 on T1 / T1ce / T2 / FLAIR, brighter than its edema on T1ce (0.74) and darker on T2 and FLAIR
+# (1.73 / 1.94). Generators v1-v3 drew NET only at the infiltrative end, close to edema, and every run trained
+# on them called that real core edema. Each case mixes the two ends with one random weight.
+REALISTIC_NET_SOLID: dict[str, float] = {"T1": 0.88, "T1ce": 1.03, "T2": 1.6, "FLAIR": 1.6}
 
 # How much of the template's T1 detail each sequence shows, and with which sign: structures that are
 # bright on T1 (dense tracts, pallidum) are dark on T2 and, less so, on FLAIR.
@@ -101,8 +109,11 @@ def _texture(rng: np.random.Generator, tumor: float, healthy: float) -> dict[str
     return {c: (healthy if c in ("CSF", "GM", "WM") else tumor) * rng.uniform(0.7, 1.3) for c in CLASSES}
 
 
-def realistic_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]:
+def realistic_contrast(rng: np.random.Generator, net_solidity: float = 0.0) -> dict[str, SequenceContrast]:
     """Textbook contrast with per-case jitter; see the module docstring for the orderings it keeps.
+
+    Non-enhancing tumor (NET) lies between infiltrative (``net_solidity`` 0: darker than edema on T1 and T1ce,
+    brighter on T2 and FLAIR) and solid (1: :data:`REALISTIC_NET_SOLID`), one weight for all sequences.
 
     Blur is 0.35-0.7 mm (3D acquisition) or, for 35 % of sequences, 1.2-2 mm along z (thick slices).
 
@@ -111,7 +122,9 @@ def realistic_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]:
     out = {}
     blur = float(rng.uniform(0.35, 0.7))
     for seq in SEQUENCES:
-        means = {c: m * float(rng.uniform(0.92, 1.08)) for c, m in REALISTIC_MEANS[seq].items()}
+        base = dict(REALISTIC_MEANS[seq])
+        base["NET"] += net_solidity * (REALISTIC_NET_SOLID[seq] - base["NET"])
+        means = {c: m * float(rng.uniform(0.92, 1.08)) for c, m in base.items()}
         means["WM"] = 1.0
         # About a third of clinical sequences are 2D axial with 3-5 mm slices, resampled to 1 mm for
         # BraTS: blurred along z (sigma ~ thickness / 2.355).

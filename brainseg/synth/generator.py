@@ -42,11 +42,14 @@ from brainseg.synth.tumor import (
     growth_allowed,
     low_grade_plan,
     metastasis_plan,
+    solid_core_weights,
 )
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 """Bumped whenever the same seed would give different arrays (v2: metastasis-like cysts widened; glioma
-cases are byte-identical to v1's; v3: the bias fields of a case's sequences share a common field)."""
+cases are byte-identical to v1's; v3: the bias fields of a case's sequences share a common field; v4: solid
+non-enhancing tumor ranges up to the real-measured appearance and fills part of enhancing gliomas' enclosed
+core; labels unchanged)."""
 
 INT16_MAX = 32767
 
@@ -70,6 +73,7 @@ class SyntheticCase:
             :mod:`brainseg.labels`); zero outside the brain.
         affine: 4x4 float64 voxel -> world (RAS mm) affine of the grid, the BraTS LPS affine.
         meta: JSON-able facts: seed, mode, tumor volumes (mL) per region, foci, enhancing, mass effect,
+            the share of the NCR label drawn as solid non-enhancing tumor (the rest necrosis or cyst),
             contrast parameters per sequence.
         tissue_labels: (X, Y, Z) uint8 dominant healthy tissue of each voxel, before the tumor:
             0 outside the brain, 1 CSF, 2 GM, 3 WM. Truth for checking tissue-class estimators.
@@ -187,21 +191,25 @@ def generate_case(
         placed.append((centers[-1], r))
     labels_box = grow_tumor(tumor_rng, case, plan, centers, spacing)
 
-    contrast = randomized_contrast(appearance) if domain_randomized else realistic_contrast(appearance)
+    # Drawn from the tumor stream, so the healthy brain's contrast stays v3's for the same seed.
+    net_solidity = float(tumor_rng.uniform(0.0, 1.0))
+    contrast = randomized_contrast(appearance) if domain_randomized else realistic_contrast(appearance, net_solidity)
     if lesion == "metastasis":
         contrast = cystic_core_contrast(lesion_rng, contrast, domain_randomized)
     vessels = vessel_map(appearance, case, spacing)
     healthy_texture = smooth_noise(appearance, case.t1_detail.shape, tuple(2.5 / spacing))
     shared_bias = smooth_noise(appearance, case.t1_detail.shape, tuple(BIAS_SCALE_MM / spacing))
     tumor_box, tumor = tumor_weights(labels_box, spacing)
-    core_class = "NCR" if plan.enhancing else "NET"
+    # Low-grade-like cores are all solid tumor, metastases' all cyst or necrosis, enhancing gliomas' a mix.
+    share = 1.0 if not plan.enhancing else 0.0 if lesion == "metastasis" else float(tumor_rng.uniform(0.0, 1.0))
+    solid_core, solid_share = solid_core_weights(tumor_rng, labels_box[tumor_box] == NCR, share, spacing)
 
     box = tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
     images = {}
     for seq in SEQUENCES:
         full = np.zeros(shape, dtype=np.float32)
         img = render_sequence(
-            noise, contrast[seq], case, healthy_texture, tumor_box, tumor, core_class, vessels, shared_bias, spacing
+            noise, contrast[seq], case, healthy_texture, tumor_box, tumor, solid_core, vessels, shared_bias, spacing
         )
         full[box] = np.clip(np.rint(img), 0, INT16_MAX)
         images[seq] = full
@@ -221,6 +229,7 @@ def generate_case(
         "orientation": "LPS",
         "brain_ml": round(float(case.brain.sum()) * voxel_ml, 1),
         **_tumor_meta(labels_box, voxel_ml, plan, mass, [start + c for c in centers]),
+        "core_solid_share": round(solid_share, 3),
         "tissues": list(TISSUES),
         "contrast": {seq: c.as_dict() for seq, c in contrast.items()},
     }

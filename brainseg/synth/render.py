@@ -69,7 +69,7 @@ def render_sequence(
     healthy_texture: np.ndarray,
     tumor_box: tuple[slice, ...],
     tumor: dict[int, np.ndarray],
-    core_class: str,
+    solid_core: np.ndarray,
     vessels: np.ndarray,
     shared_bias: np.ndarray,
     spacing: np.ndarray,
@@ -81,7 +81,9 @@ def render_sequence(
         case: resampled anatomy (tissue probabilities CSF, GM, WM first).
         healthy_texture: (*box) float32 unit-variance smooth field shared by all sequences (same anatomy).
         tumor_box, tumor: output of :func:`tumor_weights`.
-        core_class: appearance of label NCR: "NCR" (necrosis) or "NET" (non-enhancing tumor).
+        solid_core: (tumor box) float32 in [0, 1], from :func:`~brainseg.synth.tumor.solid_core_weights`:
+            how much of label NCR looks like solid non-enhancing tumor (class NET); the rest looks like
+            necrosis (class NCR).
         vessels: (*box) float32 vessel weights from :func:`vessel_map`.
         shared_bias: (*box) float32 unit-variance smooth field (70 mm) shared by all sequences; the
             sequence's log bias is ``contrast.bias`` times its mix with the sequence's own field.
@@ -101,9 +103,10 @@ def render_sequence(
         region = img[tumor_box]
         total = np.minimum(sum(tumor.values()), 1.0)
         mixed = (1 - total) * region
-        for label, name in ((NCR, core_class), (ED, "ED"), (ET, "ET")):
-            texture = 1 + tex[name] * smooth_noise(rng, region.shape, tuple(3.0 / spacing))
-            mixed += tumor[label] * np.float32(m[name]) * texture
+        looks = {name: np.float32(m[name]) * (1 + tex[name] * smooth_noise(rng, region.shape, tuple(3.0 / spacing)))
+                 for name in ("NCR", "ED", "ET", "NET")}  # fmt: skip
+        mixed += tumor[NCR] * (solid_core * looks["NET"] + (1 - solid_core) * looks["NCR"])
+        mixed += tumor[ED] * looks["ED"] + tumor[ET] * looks["ET"]
         img[tumor_box] = mixed
 
     img += vessels * (np.float32(m["VESSEL"]) - img)

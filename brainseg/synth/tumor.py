@@ -14,6 +14,9 @@ Each focus is built in three steps, all in a patch around its center (case voxel
 Tumors never grow into the ventricles or CSF, and every core is wrapped in at least one voxel of edema
 where there is brain around it.
 
+What the core looks like is drawn separately (:func:`solid_core_weights`): label NCR covers both necrosis
+and solid non-enhancing tumor, which look different on every sequence.
+
 :func:`metastasis_plan` turns a glioma plan into a metastasis-like one: rounder foci with a thin,
 always-enhancing rim around a cystic or necrotic centre and relatively more edema (like the AURORA case);
 :func:`low_grade_plan` into a non-enhancing (low-grade-like) one.
@@ -259,3 +262,32 @@ def grow_tumor(
         current = labels[patch]
         labels[patch] = np.where(_RANK[focus] > _RANK[current], focus, current)
     return labels
+
+
+def solid_core_weights(
+    rng: np.random.Generator, core: np.ndarray, share: float, spacing: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Which part of the NCR-labelled core is solid non-enhancing tumor rather than necrosis.
+
+    BraTS labels both NCR. A glioblastoma's enclosed core mixes them (the real BraTS case's is mostly solid
+    tumor); a low-grade glioma's core is all solid, a metastasis's all cyst or necrosis. The solid part is
+    the ``share`` of ``core`` voxels with the lowest value of a smooth random field (5 mm blobs), its edge
+    softened by a 1 mm Gaussian.
+
+    Args:
+        core: (X, Y, Z) bool, the voxels labelled NCR.
+        share: fraction in [0, 1] of ``core`` to make solid.
+        spacing: (3,) voxel size in mm.
+
+    Returns:
+        (X, Y, Z) float32 weights in [0, 1] (1 = solid tumor, 0 = necrosis; meaningful on ``core``) and the
+        solid share of ``core`` before the softening.
+    """
+    if share >= 1.0 or not core.any():
+        return np.ones(core.shape, dtype=np.float32), 1.0 if core.any() else 0.0
+    if share <= 0.0:
+        return np.zeros(core.shape, dtype=np.float32), 0.0
+    field = smooth_noise(rng, core.shape, tuple(5.0 / spacing))
+    solid = core & (field <= np.quantile(field[core], share))
+    weights = ndi.gaussian_filter(solid.astype(np.float32), 1.0 / spacing)
+    return weights, float(solid.sum() / core.sum())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from brainseg.labels import ED, ET, NCR
 from brainseg.synth.deform import CaseAnatomy
-from brainseg.synth.tumor import TumorPlan, draw_plan, grow_tumor
+from brainseg.synth.tumor import TumorPlan, draw_plan, grow_tumor, solid_core_weights
 
 SPACING = np.ones(3)
 
@@ -70,3 +71,18 @@ def test_plan_distribution():
     assert 0.12 < np.mean([p.multifocal for p in plans]) < 0.3
     assert all(p.mass_effect == 0 for p, t in zip(plans, totals, strict=True) if t <= 20)
     assert 0.5 < np.mean([p.mass_effect > 0 for p, t in zip(plans, totals, strict=True) if t > 20]) < 0.85
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.8, 1.0])
+def test_solid_core_weights_take_the_asked_share_of_the_core(share):
+    labels = grow(TumorPlan((40.0,), 0.5, True, 3.0, 0.0))
+    core = labels == NCR
+    weights, realized = solid_core_weights(np.random.default_rng(1), core, share, SPACING)
+    assert weights.shape == core.shape and weights.dtype == np.float32
+    assert weights.min() >= 0.0 and weights.max() <= 1.0 + 1e-6
+    assert realized == pytest.approx(share, abs=0.01)
+    assert weights[core].mean() == pytest.approx(share, abs=0.08)  # softened edges, same amount
+    if 0 < share < 1:
+        # Blobs, not salt and pepper: most solid voxels have only solid neighbours.
+        solid = core & (weights > 0.5)
+        assert np.mean(ndi.binary_erosion(solid)[solid]) > 0.5
