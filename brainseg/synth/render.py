@@ -5,7 +5,8 @@ Steps, per sequence, on the brain's bounding box of the case grid (LPS voxel axe
 1. mix class means with the tissue probabilities (partial volume comes free with the template maps);
 2. smooth multiplicative texture per class and the template's T1 detail (real anatomy the three-tissue
    model misses);
-3. tumor sub-regions replace the tissue they occupy, with soft (half-voxel) edges;
+3. tumor sub-regions replace the tissue they occupy, with soft (half-voxel) edges; the core (label NCR) is
+   necrosis or solid non-enhancing tumor by the weights of :func:`~brainseg.synth.tumor.solid_core_weights`;
 4. vessels, choroid plexus and venous sinus;
 5. optional gamma; Gaussian point-spread blur (partial-volume blur of the acquisition);
 6. smooth multiplicative bias field (partly the case's shared field); scaling to the int16 ``level``;
