@@ -200,8 +200,9 @@ def generate_case(
     healthy_texture = smooth_noise(appearance, case.t1_detail.shape, tuple(2.5 / spacing))
     shared_bias = smooth_noise(appearance, case.t1_detail.shape, tuple(BIAS_SCALE_MM / spacing))
     tumor_box, tumor = tumor_weights(labels_box, spacing)
-    # Low-grade-like cores are all solid tumor, metastases' all cyst or necrosis, enhancing gliomas' a mix.
-    share = 1.0 if not plan.enhancing else 0.0 if lesion == "metastasis" else float(tumor_rng.uniform(0.0, 1.0))
+    share = plan.fixed_solid_share
+    if share is None:  # an enhancing glioma's core mixes necrosis and solid tumor
+        share = float(tumor_rng.uniform(0.0, 1.0))
     solid_core, solid_share = solid_core_weights(tumor_rng, labels_box[tumor_box] == NCR, share, spacing)
 
     box = tuple(slice(a, b) for a, b in zip(start, stop, strict=True))

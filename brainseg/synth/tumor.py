@@ -52,6 +52,7 @@ class TumorPlan:
         rim_mm: mean thickness of the enhancing rim.
         mass_effect: strength in [0, 0.6) of the push on surrounding tissue (0 = none).
         lobulation: scale of the core's lobulating noise (1 = glioma-like, lower = rounder).
+        cystic_core: the enclosed core is all cyst or necrosis, never solid tumor (metastasis-like).
     """
 
     whole_ml: tuple[float, ...]
@@ -60,10 +61,19 @@ class TumorPlan:
     rim_mm: float
     mass_effect: float
     lobulation: float = 1.0
+    cystic_core: bool = False
 
     @property
     def multifocal(self) -> bool:
         return len(self.whole_ml) > 1
+
+    @property
+    def fixed_solid_share(self) -> float | None:
+        """Share of the core that is solid non-enhancing tumor where the lesion kind fixes it (all of a
+        non-enhancing core, none of a cystic one), else None: drawn per case (:func:`solid_core_weights`)."""
+        if not self.enhancing:
+            return 1.0
+        return 0.0 if self.cystic_core else None
 
 
 def draw_plan(rng: np.random.Generator) -> TumorPlan:
@@ -94,6 +104,7 @@ def metastasis_plan(rng: np.random.Generator, plan: TumorPlan) -> TumorPlan:
         enhancing=True,
         rim_mm=float(rng.uniform(1.0, 3.0)),
         lobulation=float(rng.uniform(0.15, 0.5)),
+        cystic_core=True,
     )
 
 
