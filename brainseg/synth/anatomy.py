@@ -7,7 +7,7 @@ RAS voxel axes, 1 mm isotropic, cropped to the brain. From the three templates w
   brain mask (T1 > 0), which covers ventricles and the sulcal / subarachnoid CSF a skull strip keeps;
 - ``t1_detail``: what the T1 template shows beyond a three-tissue model (deep nuclei, dense tracts,
   vessels), as a fraction of the WM intensity, so each sequence can add its own share of real anatomy;
-- a structure map for the parts that enhance on T1ce (choroid plexus, superior sagittal sinus, falx) and the
+- a structure map for the parts that enhance on T1ce (choroid plexus, dural venous sinuses, falx) and the
   lateral ventricles, which tumors do not grow into and where the choroid plexus lives.
 
 The structure positions are in MNI millimetres and were checked by eye on the template slices.
@@ -78,7 +78,7 @@ def _mni_grid(shape: tuple[int, int, int], origin: np.ndarray) -> list[np.ndarra
 
 
 def _structures(csf: np.ndarray, brain: np.ndarray, origin: np.ndarray) -> np.ndarray:
-    """Structure codes (uint8) for the lateral ventricles, choroid plexus and superior sagittal sinus."""
+    """Structure codes (uint8) for the lateral ventricles, choroid plexus, falx and dural venous sinuses."""
     # Distance to the brain-mask surface, on a 2 mm grid: 1 mm precision is not needed and a full
     # resolution distance transform would cost seconds.
     depth = ndi.distance_transform_edt(brain[::2, ::2, ::2]) * 2.0
@@ -98,13 +98,42 @@ def _structures(csf: np.ndarray, brain: np.ndarray, origin: np.ndarray) -> np.nd
     # part of it, not all of it: the atrium's ventricle voxels eroded by 2 mm.
     atrium = (y > -44) & (y < -30) & (z < 20)
     out[ndi.binary_erosion(ventricle, iterations=2) & atrium] = CHOROID_PLEXUS
-    # Superior sagittal sinus: midline CSF at the surface of the convexity, kept by BraTS skull strips.
     # Falx: the dura and veins of the interhemispheric fissure, a thin enhancing line on T1ce.
     falx = (np.abs(x) <= 1) & (csf > 0.5) & (z > -10) & brain & (out == NO_STRUCTURE)
     out[falx] = FALX
-    sinus = (np.abs(x) <= 2) & (csf > 0.3) & (depth <= 4) & (z > -10) & brain
-    out[sinus] = VENOUS_SINUS
+    out[_dural_sinuses(depth, x, y, z) & brain] = VENOUS_SINUS
     return out
+
+
+def _dural_sinuses(depth: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """(X, Y, Z) bool: the dural venous sinuses that BraTS skull strips keep, in MNI mm.
+
+    Placed from the blood-like voxels (:func:`~brainseg.synth.measure.blood_like`) of the two real cases in
+    ``../shared/data/real`` (12-18 mL each, largest component 9-14 mL): a superior sagittal sinus that is
+    triangular in section and widens backwards (6 mm wide and 5 mm deep frontally, 12 and 7 mm at the
+    occiput), its confluence at the occipital pole, transverse sinuses along the posterior surface in the
+    notch between occipital lobe and cerebellum (MNI z ~ -24 in the template; -25 to -34 in the real cases,
+    aligned by brain centroid and volume) out to |x| ~ 55 mm, and the straight sinus from the vein of Galen
+    to the confluence along the tentorium. Generators up to v4 drew only a 5 mm strip of the superior
+    sagittal sinus (3-5 mL of blood-like voxels), and every bundled checkpoint marked the real sinuses.
+
+    Args:
+        depth: (X, Y, Z) distance (mm) to the brain-mask surface.
+        x, y, z: broadcastable MNI coordinates (mm) of each voxel.
+    """
+    back = np.clip(-y / 90.0, 0.0, 1.0)  # 0 frontal to 1 at the occiput
+    half_width = 3.0 + 3.0 * back
+    max_depth = 5.0 + 2.0 * back
+    # Triangular section: widest at the surface, a 1 mm line at its deepest point (in the fissure).
+    # It runs over the convexity (z > -10) and down the occiput to the confluence (z > -28 behind y = -60).
+    section = np.abs(x) <= 1.0 + (half_width - 1.0) * np.clip(1.0 - depth / max_depth, 0.0, 1.0)
+    sagittal = section & (depth <= max_depth) & (z > np.where(y < -60.0, -28.0, -10.0))
+    transverse = (depth <= 5.0) & (np.abs(z + 25.0) <= 4.0) & (y < -40.0) & (np.abs(x) <= 58.0)
+    confluence = (depth <= 8.0) & (np.abs(x) <= 9.0) & (y < -80.0) & (z > -32.0) & (z < -5.0)
+    # Straight sinus: a 2.5 mm radius tube from (0, -48, 2) to (0, -88, -22).
+    along = np.clip(((y + 48.0) * -40.0 + (z - 2.0) * -24.0) / (40.0**2 + 24.0**2), 0.0, 1.0)
+    straight = x**2 + (y + 48.0 + 40.0 * along) ** 2 + (z - 2.0 + 24.0 * along) ** 2 <= 2.5**2
+    return sagittal | transverse | confluence | straight
 
 
 @functools.lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from brainseg.synth.contrast import SEQUENCES
 from brainseg.synth.generator import SyntheticCase, generate_case
 from brainseg.synth.measure import (
     CLASS_NAMES,
+    blood_like,
     class_fractions,
     class_ratios,
     estimate_classes,
@@ -46,6 +47,7 @@ def measure(images: dict[str, np.ndarray], case: SyntheticCase | None = None) ->
         "fractions": class_fractions(classes),
         "brain_ml": float(np.all([images[s] > 0 for s in SEQUENCES], axis=0).sum() / 1000),
         "lesion_ml": float((classes == 4).sum() / 1000),
+        "blood_like": blood_like(images, classes),
         "histograms": {},
     }
     for seq in SEQUENCES:
@@ -199,6 +201,11 @@ def tables(numbers: dict[str, dict]) -> str:
     for key, title in (("brain_ml", "brain volume (mL)"), ("lesion_ml", "estimated lesion (mL)")):
         reals = " | ".join(f"{numbers[n][key]:.0f}" for n in real)
         lines.append(f"| {title} | {reals} | {_mean_sd([numbers[n][key] for n in synth])} |")
+    blood = (("ml", "blood-like outside the lesion (mL)"), ("largest_ml", "largest blood-like component (mL)"))
+    blood += tuple((seq, f"blood-like median / WM, {seq}") for seq in SEQUENCES)
+    for key, title in blood:
+        reals = " | ".join(f"{numbers[n]['blood_like'][key]:.2f}" for n in real)
+        lines.append(f"| {title} | {reals} | {_mean_sd([numbers[n]['blood_like'][key] for n in synth])} |")
     truth = " | ".join("" for _ in real)
     lines.append(
         f"| true whole tumor (mL) | {truth} | {_mean_sd([numbers[n]['truth_whole_tumor_ml'] for n in synth])} |"

@@ -45,11 +45,12 @@ from brainseg.synth.tumor import (
     solid_core_weights,
 )
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 """Bumped whenever the same seed would give different arrays (v2: metastasis-like cysts widened; glioma
 cases are byte-identical to v1's; v3: the bias fields of a case's sequences share a common field; v4: solid
 non-enhancing tumor ranges up to the real-measured appearance and fills part of enhancing gliomas' enclosed
-core; labels unchanged)."""
+core; v5: the dural sinuses (wider superior sagittal, confluence, transverse, straight) with the real cases'
+blood look, T1ce-bright and T2/FLAIR-dark, and no vessel drawn over tumor; labels unchanged)."""
 
 INT16_MAX = 32767
 
@@ -200,6 +201,8 @@ def generate_case(
     healthy_texture = smooth_noise(appearance, case.t1_detail.shape, tuple(2.5 / spacing))
     shared_bias = smooth_noise(appearance, case.t1_detail.shape, tuple(BIAS_SCALE_MM / spacing))
     tumor_box, tumor = tumor_weights(labels_box, spacing)
+    if tumor:  # the tumor displaces the vessels it grows over, so its labels keep their look
+        vessels[tumor_box] *= 1.0 - np.minimum(sum(tumor.values()), 1.0)
     share = plan.fixed_solid_share
     if share is None:  # an enhancing glioma's core mixes necrosis and solid tumor
         share = float(tumor_rng.uniform(0.0, 1.0))

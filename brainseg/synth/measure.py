@@ -167,6 +167,39 @@ def shading_correlations(
     return {f"{a}~{b}": float(np.corrcoef(shading[a], shading[b])[0, 1]) for a, b in SHADING_PAIRS}
 
 
+def blood_like_mask(images: dict[str, np.ndarray], classes: np.ndarray, voxel_mm: float = 1.0) -> np.ndarray:
+    """(X, Y, Z) bool: venous blood outside the lesion, bright on T1ce (> 1.6 x WM), dark on T2 and FLAIR (< 1.1 x WM).
+
+    In a BraTS skull strip these are the dural sinuses (superior sagittal, confluence, transverse) and large
+    veins, which keep contrast and lose T2 signal; enhancing tumor is T1ce-bright too but T2/FLAIR-bright.
+    The whole mask counts (the sinuses lie within 3 mm of its surface, outside the estimator's eroded
+    brain); the lesion (class 4 of ``classes``, WM is class 3) and 5 mm around it are left out.
+    """
+    brain = np.all([images[s] > 0 for s in SEQUENCES], axis=0)
+    wm = {s: float(np.median(images[s][classes == 3])) for s in SEQUENCES}
+    mask = brain & (images["T1ce"] > 1.6 * wm["T1ce"]) & (images["T2"] < 1.1 * wm["T2"])
+    mask &= images["FLAIR"] < 1.1 * wm["FLAIR"]
+    return mask & ~ndi.binary_dilation(classes == 4, iterations=round(5 / voxel_mm))
+
+
+def blood_like(images: dict[str, np.ndarray], classes: np.ndarray, voxel_mm: float = 1.0) -> dict[str, float]:
+    """Volume and look of :func:`blood_like_mask`.
+
+    Returns:
+        "ml" (volume), "largest_ml" (largest 26-connected component: the sinus system) and, per sequence,
+        the median over WM (NaN when there is none).
+    """
+    mask = blood_like_mask(images, classes, voxel_mm)
+    pieces, n = ndi.label(mask, structure=np.ones((3, 3, 3)))
+    largest = ndi.sum(mask, pieces, range(1, n + 1)).max() if n else 0.0
+    ml = voxel_mm**3 / 1000.0
+    out = {"ml": float(mask.sum() * ml), "largest_ml": float(largest * ml)}
+    for seq in SEQUENCES:
+        wm = np.median(images[seq][classes == 3])
+        out[seq] = float(np.median(images[seq][mask]) / wm) if mask.any() else float("nan")
+    return out
+
+
 def class_fractions(classes: np.ndarray) -> dict[str, float]:
     """Share of each class among classified voxels."""
     counts = np.bincount(classes.ravel(), minlength=5)[1:].astype(float)

@@ -10,7 +10,7 @@ from scipy import stats
 
 from brainseg.labels import ED, ET, NCR
 from brainseg.synth import SEQUENCES, brats_affine, generate_case
-from brainseg.synth.measure import shading_correlations, truth_classes
+from brainseg.synth.measure import blood_like, blood_like_mask, shading_correlations, truth_classes
 from tests.synth.conftest import SMALL
 
 CSF, GM, WM = 1, 2, 3  # SyntheticCase.tissue_labels codes
@@ -328,3 +328,20 @@ def test_realistic_shading_is_shared_across_sequences_as_on_real_scans(small_cas
     assert np.median(found["T2~FLAIR"]) > 0.7, found
     assert np.median(found["T1~FLAIR"]) > 0.4, found
     assert np.median(found["T1~T1ce"]) > 0.3, found
+
+
+def test_dural_sinuses_look_like_the_real_cases_blood(full_case):
+    """Measured like the real cases (tests/synth/test_measure.py): 12-18 mL there, T1ce 2.3, T2 0.5-0.7,
+    FLAIR 0.4-0.55 x WM. Up to generator v4 the synthetic sinus gave 3-5 mL at 1.8 / 0.9 / 0.8."""
+    classes = np.where(full_case.labels > 0, 4, full_case.tissue_labels).astype(np.uint8)
+    out = blood_like(full_case.images, classes)
+    assert 8 < out["ml"] < 30 and out["largest_ml"] > 0.6 * out["ml"], out
+    assert out["T1ce"] > 2.0 and out["T2"] < 0.8 and out["FLAIR"] < 0.8, out
+    # The system reaches from the vertex down to the transverse sinuses, 4-6 cm either side of the midline.
+    blood = blood_like_mask(full_case.images, classes)
+    pieces, _ = ndi.label(blood, structure=np.ones((3, 3, 3)))
+    system = pieces == np.argmax(np.bincount(pieces[blood]))
+    idx = np.argwhere(system)
+    brain = np.argwhere(full_case.brain_mask)
+    assert idx[:, 2].max() > brain[:, 2].max() - 10 and idx[:, 2].min() < brain[:, 2].mean() - 20
+    assert np.ptp(idx[:, 0]) > 80  # left to right across the back of the head (1 mm voxels)

@@ -6,7 +6,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from brainseg.synth.measure import class_ratios, estimate_classes, kmeans, load_real_case, to_lps
+from brainseg.synth.measure import blood_like, class_ratios, estimate_classes, kmeans, load_real_case, to_lps
+from tests.casefiles import real_case_folder
 
 
 def test_kmeans_finds_three_separated_clusters():
@@ -47,3 +48,33 @@ def test_real_case_missing_sequence(tmp_path):
     nib.save(nib.Nifti1Image(np.zeros((2, 2, 2), np.int16), np.eye(4)), tmp_path / "t1.nii.gz")
     with pytest.raises(ValueError, match="expected one T1ce file"):
         load_real_case(tmp_path)
+
+
+def test_blood_like_finds_a_bright_vessel_and_ignores_an_enhancing_lesion():
+    # A 20 x 20 x 20 mm WM cube with a T1ce-bright, T2/FLAIR-dark tube (blood) and a T1ce-bright,
+    # T2/FLAIR-bright blob (enhancing tumor, also class 4 in the middle): only the tube counts.
+    shape = (40, 40, 40)
+    images = {s: np.full(shape, 100.0, np.float32) for s in ("T1", "T1ce", "T2", "FLAIR")}
+    tube = np.zeros(shape, bool)
+    tube[5:35, 5:7, 5:7] = True
+    blob = np.zeros(shape, bool)
+    blob[25:32, 25:32, 25:32] = True
+    images["T1ce"][tube | blob] = 240
+    images["T2"][tube], images["FLAIR"][tube] = 50, 40
+    images["T2"][blob], images["FLAIR"][blob] = 180, 170
+    classes = np.full(shape, 3, np.uint8)
+    classes[26:31, 26:31, 26:31] = 4
+    out = blood_like(images, classes)
+    assert out["ml"] == pytest.approx(tube.sum() / 1000) and out["largest_ml"] == out["ml"]
+    assert out["T1ce"] == pytest.approx(2.4) and out["T2"] == pytest.approx(0.5) and out["FLAIR"] == pytest.approx(0.4)
+    images["T2"][tube] = 180  # T2-bright: not blood
+    assert blood_like(images, classes)["ml"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["AURORA-example", "BraTS-GLI-00001-000"])
+def test_real_cases_keep_their_dural_sinuses(name):
+    """What generator v5's sinuses were fitted to: 12-18 mL of blood, most of it one connected system."""
+    images = load_real_case(real_case_folder(name))
+    out = blood_like(images, estimate_classes(images))
+    assert 8 < out["ml"] < 30 and out["largest_ml"] > 0.6 * out["ml"]
+    assert out["T1ce"] > 2.0 and out["T2"] < 0.8 and out["FLAIR"] < 0.8
