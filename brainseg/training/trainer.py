@@ -439,6 +439,8 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + (f"--metastasis-share {config.metastasis_share:g} " if config.metastasis_share else "")
                 + (f"--low-grade-share {config.low_grade_share:g} " if config.low_grade_share else "")
                 + f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
+                # Which step is "best" depends on the validation set and how often it is scored.
+                + f" --val-cases {config.val_cases} --val-every {config.val_every}"
                 + (" --edge-artifacts" if config.edge_artifacts else "")
                 + (" --bias-field" if config.bias_field else "")
                 + (f" --loss {config.loss}" if config.loss else "")

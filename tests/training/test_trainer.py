@@ -88,6 +88,7 @@ def test_moving_average_is_what_is_saved_and_resumes_exactly(tmp_path, cache):
     saved = load_checkpoint(f"local-dir:{last}")
     training = saved.metadata["training"]
     assert training["command"].endswith("--ema 0.5") and "moving average, decay 0.5" in training["recipe"]
+    assert " --val-every 2 " in training["command"]  # it decides which step is "best"
     # What was validated during training is what was saved: the logged score is the checkpoint's.
     cases = list(validation_cases(cache / "val", 1, shape=(64, 64, 48)))
     rows = [json.loads(line) for line in (whole / "metrics.jsonl").read_text().splitlines()]
