@@ -175,8 +175,17 @@ def blood_like_mask(images: dict[str, np.ndarray], classes: np.ndarray, voxel_mm
     The whole mask counts (the sinuses lie within 3 mm of its surface, outside the estimator's eroded
     brain); the lesion (class 4 of ``classes``, WM is class 3) and 5 mm around it are left out.
     """
+    return _blood_like_mask(images, classes, _wm_medians(images, classes), voxel_mm)
+
+
+def _wm_medians(images: dict[str, np.ndarray], classes: np.ndarray) -> dict[str, float]:
+    return {s: float(np.median(images[s][classes == 3])) for s in SEQUENCES}
+
+
+def _blood_like_mask(
+    images: dict[str, np.ndarray], classes: np.ndarray, wm: dict[str, float], voxel_mm: float
+) -> np.ndarray:
     brain = np.all([images[s] > 0 for s in SEQUENCES], axis=0)
-    wm = {s: float(np.median(images[s][classes == 3])) for s in SEQUENCES}
     mask = brain & (images["T1ce"] > 1.6 * wm["T1ce"]) & (images["T2"] < 1.1 * wm["T2"])
     mask &= images["FLAIR"] < 1.1 * wm["FLAIR"]
     return mask & ~ndi.binary_dilation(classes == 4, iterations=round(5 / voxel_mm))
@@ -189,14 +198,14 @@ def blood_like(images: dict[str, np.ndarray], classes: np.ndarray, voxel_mm: flo
         "ml" (volume), "largest_ml" (largest 26-connected component: the sinus system) and, per sequence,
         the median over WM (NaN when there is none).
     """
-    mask = blood_like_mask(images, classes, voxel_mm)
+    wm = _wm_medians(images, classes)
+    mask = _blood_like_mask(images, classes, wm, voxel_mm)
     pieces, n = ndi.label(mask, structure=np.ones((3, 3, 3)))
     largest = ndi.sum(mask, pieces, range(1, n + 1)).max() if n else 0.0
     ml = voxel_mm**3 / 1000.0
     out = {"ml": float(mask.sum() * ml), "largest_ml": float(largest * ml)}
     for seq in SEQUENCES:
-        wm = np.median(images[seq][classes == 3])
-        out[seq] = float(np.median(images[seq][mask]) / wm) if mask.any() else float("nan")
+        out[seq] = float(np.median(images[seq][mask]) / wm[seq]) if mask.any() else float("nan")
     return out
 
 
