@@ -114,20 +114,24 @@ def estimate_classes(images: dict[str, np.ndarray], voxel_mm: float = 1.0) -> np
     return out
 
 
+def _wm_medians(images: dict[str, np.ndarray], classes: np.ndarray) -> dict[str, float]:
+    return {s: float(np.median(images[s][classes == 3])) for s in SEQUENCES}
+
+
 def class_ratios(images: dict[str, np.ndarray], classes: np.ndarray) -> dict[str, dict[str, float]]:
     """Median intensity of each class (1 CSF, 2 GM, 3 WM, 4 lesion) over the WM median, per sequence.
 
     Returns:
         sequence -> class name -> ratio (NaN for an empty class).
     """
-    out = {}
-    for seq in SEQUENCES:
-        wm = np.median(images[seq][classes == 3])
-        out[seq] = {
-            name: float(np.median(images[seq][classes == code]) / wm) if np.any(classes == code) else float("nan")
+    wm = _wm_medians(images, classes)
+    return {
+        seq: {
+            name: float(np.median(images[seq][classes == code]) / wm[seq]) if np.any(classes == code) else float("nan")
             for code, name in enumerate(CLASS_NAMES, start=1)
         }
-    return out
+        for seq in SEQUENCES
+    }
 
 
 def wm_variation(images: dict[str, np.ndarray], classes: np.ndarray) -> dict[str, float]:
@@ -176,10 +180,6 @@ def blood_like_mask(images: dict[str, np.ndarray], classes: np.ndarray, voxel_mm
     brain); the lesion (class 4 of ``classes``, WM is class 3) and 5 mm around it are left out.
     """
     return _blood_like_mask(images, classes, _wm_medians(images, classes), voxel_mm)
-
-
-def _wm_medians(images: dict[str, np.ndarray], classes: np.ndarray) -> dict[str, float]:
-    return {s: float(np.median(images[s][classes == 3])) for s in SEQUENCES}
 
 
 def _blood_like_mask(
