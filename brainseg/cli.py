@@ -136,6 +136,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         workers=args.workers,
         cache_cases=args.cache_cases,
         tumor_probability=args.tumor_probability,
+        hard_negative_share=args.hard_negative_share,
         device=args.device,
         cache=args.cache,
         synth_shape=args.synth_shape,
@@ -311,6 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--tumor-probability", type=float, default=0.7, help="share of patches centred on tumor (default 0.7)"
+    )
+    train.add_argument(
+        "--hard-negative-share",
+        type=float,
+        default=0.0,
+        help="share of patches centred on normal tissue that looks like enhancing tumor (contrast-filled "
+        "venous sinuses: T1ce-bright, T2/FLAIR-dark), taken from the brain-centred rest (default 0)",
     )
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     train.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")

@@ -1,5 +1,9 @@
 """On-the-fly training augmentation (paper 000, appendix A.2) and tumor-focused patch cropping.
 
+Besides tumor and random brain voxels, patches may be centred on hard negatives (:func:`hard_negative_mask`):
+normal tissue that looks like enhancing tumor, the contrast-filled venous sinuses that the demo checkpoints
+kept marking on the real cases.
+
 A *sample* is a dict ``{"images": (4, P, P, P) float32 normalized, "labels": (P, P, P) uint8 internal}``
 (channels T1, T1ce, T2, FLAIR; labels 0 bg, 1 NCR, 2 ED, 3 ET). Each transform is a small callable in the
 MONAI style: ``__init__`` stores and checks its parameters, ``__call__(sample, rng) -> sample`` returns a
@@ -335,24 +339,63 @@ def _patch_shape(size: int | Sequence[int]) -> tuple[int, int, int]:
     return tuple(int(s) for s in sizes)  # type: ignore[return-value]
 
 
+def hard_negative_mask(images: np.ndarray, labels: np.ndarray, percentile: float = 99.0) -> np.ndarray:
+    """(X, Y, Z) bool: normal tissue that looks most like enhancing tumor, where hard-negative patches are centred.
+
+    These are the brain voxels, farther than 5 voxels from any tumor, whose T1ce is above the ``percentile``
+    of such voxels while T2 and FLAIR stay below their median: contrast-filled blood, which is T1ce-bright
+    like enhancing tumor but T2/FLAIR-dark unlike it. On the two real cases of ``../shared/data/real`` every
+    one of these voxels lies within 2 mm of :func:`brainseg.synth.measure.blood_like_mask` (the dural sinuses;
+    8 and 11 mL, 91-92 % of it), and on generator-v5 cases they lie at the brain surface and the midline
+    (sinuses, falx). Empty when the brain has no voxel far from tumor.
+
+    Args:
+        images: (4, X, Y, Z) raw intensities (before normalization), channels T1, T1ce, T2, FLAIR.
+        labels: (X, Y, Z) internal labels; tumor is any nonzero label.
+        percentile: T1ce percentile, in [0, 100), of the tumor-free brain that a voxel must exceed.
+    """
+    brain = np.all(images > 0, axis=0)
+    far = brain & ~ndi.binary_dilation(labels > 0, iterations=5)
+    if not far.any():
+        return far
+    t1ce, t2, flair = images[1], images[2], images[3]
+    return (
+        far
+        & (t1ce > np.percentile(t1ce[far], percentile))
+        & (t2 < np.median(t2[far]))
+        & (flair < np.median(flair[far]))
+    )
+
+
 def choose_centre(
     labels: np.ndarray,
     brain: np.ndarray,
     rng: np.random.Generator,
     tumor_probability: float = 0.7,
+    hard_negatives: np.ndarray | None = None,
+    hard_negative_probability: float = 0.0,
 ) -> tuple[int, int, int]:
-    """A patch centre: with ``tumor_probability`` a random tumor voxel, else a random brain voxel.
+    """A patch centre: a random tumor voxel, a random hard-negative voxel or a random brain voxel.
 
-    Falls back to a random brain voxel when there is no tumor, and to a random voxel when the brain is
-    empty. Exactly two draws from ``rng`` in every case.
+    With ``tumor_probability`` the centre is a tumor voxel, with ``hard_negative_probability`` a voxel of
+    ``hard_negatives`` (see :func:`hard_negative_mask`), else any brain voxel. Falls back to a random brain
+    voxel when the chosen set is empty, and to a random voxel when the brain is empty. Exactly two draws
+    from ``rng`` in every case, and with ``hard_negative_probability`` 0 the same centre as before that
+    option existed.
 
     Args:
         labels: (X, Y, Z) internal labels; tumor is any nonzero label.
         brain: (X, Y, Z) bool.
+        hard_negatives: (X, Y, Z) bool, or None (no hard negatives).
     """
-    want_tumor = rng.random() < tumor_probability
+    kind = rng.random()
     pick = rng.random()
-    candidates = np.flatnonzero(labels) if want_tumor else np.empty(0, np.int64)
+    if kind < tumor_probability:
+        candidates = np.flatnonzero(labels)
+    elif kind < tumor_probability + hard_negative_probability and hard_negatives is not None:
+        candidates = np.flatnonzero(hard_negatives)
+    else:
+        candidates = np.empty(0, np.int64)
     if candidates.size == 0:
         candidates = np.flatnonzero(brain)
     index = int(pick * candidates.size) if candidates.size else int(pick * labels.size)

@@ -37,7 +37,7 @@ from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method
 from brainseg.preprocess.coverage import normalize_covered
 from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, LESIONS, generate_case
-from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation
+from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation, hard_negative_mask
 
 VALIDATION_SEED_START = 10**6
 """Synthetic seeds from here on are reserved for validation; training pools must stay below."""
@@ -423,11 +423,13 @@ class BratsFolderSet:
 class _PreparedCase:
     """A normalized case and where its patches may be centred (kept in :class:`PatchDataset`'s cache)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, normalization: str) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, normalization: str, hard_negatives: bool) -> None:
+        self.labels = np.asarray(labels, dtype=np.uint8)
+        # From the raw intensities: the blood look is a ratio to the case's own medians.
+        self.hard_negatives = hard_negative_mask(images, self.labels) if hard_negatives else None
         # The brain from the raw intensities (a normalized voxel may be exactly 0), as the Segmenter has it.
         self.images, coverage = normalize_covered(images, normalization)
         self.brain = coverage.covered
-        self.labels = np.asarray(labels, dtype=np.uint8)
 
 
 class PatchDataset(Dataset):
@@ -450,6 +452,9 @@ class PatchDataset(Dataset):
         seed: base seed.
         samples_per_epoch: ``len(dataset)``.
         tumor_probability: share of patches centred on a tumor voxel.
+        hard_negative_probability: share centred on normal tissue that looks like enhancing tumor
+            (:func:`~brainseg.training.augment.hard_negative_mask`: contrast-filled venous sinuses); the rest
+            of the patches are centred on any brain voxel.
         cache_cases: normalized cases kept in memory per process (~60 MB each at full size).
         transforms: augmentation used instead of the default when ``augment`` is true.
         edge_artifacts: add :class:`~brainseg.training.augment.BrainEdgeArtifact` to the default augmentation.
@@ -469,6 +474,7 @@ class PatchDataset(Dataset):
         samples_per_epoch: int,
         *,
         tumor_probability: float = 0.7,
+        hard_negative_probability: float = 0.0,
         cache_cases: int = 4,
         transforms: Compose | None = None,
         edge_artifacts: bool = False,
@@ -484,6 +490,11 @@ class PatchDataset(Dataset):
             raise BrainSegError(f"samples_per_epoch must be a positive integer, got {samples_per_epoch!r}")
         if not 0.0 <= tumor_probability <= 1.0:
             raise BrainSegError(f"tumor_probability must be in [0, 1], got {tumor_probability!r}")
+        if not 0.0 <= hard_negative_probability <= 1.0 - tumor_probability:
+            raise BrainSegError(
+                f"hard_negative_probability must be in [0, 1 - tumor_probability = {1 - tumor_probability:g}], "
+                f"got {hard_negative_probability!r}"
+            )
         self.source = source
         self.patch_size = int(patch_size)
         self.normalization = check_method(normalization)
@@ -492,6 +503,7 @@ class PatchDataset(Dataset):
         self.seed = int(seed)
         self.samples_per_epoch = int(samples_per_epoch)
         self.tumor_probability = float(tumor_probability)
+        self.hard_negative_probability = float(hard_negative_probability)
         self.cache_cases = max(int(cache_cases), 1)
         # A shared-memory scalar: DataLoader workers (forked, spawned, persistent) read the epoch set here.
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
@@ -522,7 +534,7 @@ class PatchDataset(Dataset):
             self._cache.move_to_end(case)
             return self._cache[case]
         images, labels = self.source[case]
-        prepared = _PreparedCase(images, labels, self.normalization)
+        prepared = _PreparedCase(images, labels, self.normalization, self.hard_negative_probability > 0)
         self._cache[case] = prepared
         while len(self._cache) > self.cache_cases:
             self._cache.popitem(last=False)
@@ -535,7 +547,14 @@ class PatchDataset(Dataset):
         case = self.case_index(index, epoch)
         prepared = self._prepared(case)
         rng = np.random.default_rng([self.seed, epoch, int(index), 0])
-        centre = choose_centre(prepared.labels, prepared.brain, rng, self.tumor_probability)
+        centre = choose_centre(
+            prepared.labels,
+            prepared.brain,
+            rng,
+            self.tumor_probability,
+            prepared.hard_negatives,
+            self.hard_negative_probability,
+        )
         images, labels = crop_around(prepared.images, prepared.labels, self.patch_size, centre)
         sample = {"images": images, "labels": labels}
         if self.transforms is not None:

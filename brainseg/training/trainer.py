@@ -74,6 +74,9 @@ class TrainConfig:
             and most steps reread cases from disk. None: every training case, up to
             :data:`DEFAULT_CACHE_CASES`.
         tumor_probability: share of patches centred on a tumor voxel (the rest on any brain voxel).
+        hard_negative_share: share of patches centred on normal tissue that looks like enhancing tumor (the
+            contrast-filled sinuses: :func:`~brainseg.training.augment.hard_negative_mask`), taken from the
+            brain-centred rest; at most ``1 - tumor_probability``.
         edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
         bias_field: augment with per-sequence smooth intensity shading (not in the paper's A.2).
         synth_shape: grid of generated cases (same field of view, larger voxels), e.g. [60, 60, 40] for tests.
@@ -109,6 +112,7 @@ class TrainConfig:
     workers: int = 1
     cache_cases: int | None = None
     tumor_probability: float = 0.7
+    hard_negative_share: float = 0.0
     edge_artifacts: bool = False
     bias_field: bool = False
     device: str = "auto"
@@ -209,6 +213,8 @@ def train(config: TrainConfig) -> dict:
         ("--realistic-share", config.realistic_share),
         ("--metastasis-share", config.metastasis_share),
         ("--low-grade-share", config.low_grade_share),
+        ("--tumor-probability", config.tumor_probability),
+        ("--hard-negative-share", config.hard_negative_share),
     ):
         if not 0.0 <= share <= 1.0:
             raise BrainSegError(f"{option} must be in [0, 1], got {share:g}")
@@ -216,6 +222,11 @@ def train(config: TrainConfig) -> dict:
         raise BrainSegError(
             f"--metastasis-share {config.metastasis_share:g} and --low-grade-share {config.low_grade_share:g} "
             "add up to more than 1"
+        )
+    if config.tumor_probability + config.hard_negative_share > 1.0:
+        raise BrainSegError(
+            f"--tumor-probability {config.tumor_probability:g} and --hard-negative-share "
+            f"{config.hard_negative_share:g} add up to more than 1"
         )
     if config.ema is not None and not 0.0 < config.ema < 1.0:
         raise BrainSegError(f"--ema must be between 0 and 1 (e.g. 0.999), got {config.ema:g}")
@@ -278,6 +289,7 @@ def train(config: TrainConfig) -> dict:
         seed=config.seed,
         samples_per_epoch=max(config.steps * config.batch_size, 1),
         tumor_probability=config.tumor_probability,
+        hard_negative_probability=config.hard_negative_share,
         cache_cases=min(len(source), DEFAULT_CACHE_CASES) if config.cache_cases is None else config.cache_cases,
         edge_artifacts=config.edge_artifacts,
         bias_field=config.bias_field,
@@ -402,6 +414,7 @@ def _extra_augmentation_text(config: TrainConfig) -> str:
         for name, wanted in (
             ("simulated skull-stripping rims", config.edge_artifacts),
             ("per-sequence bias fields", config.bias_field),
+            (f"{config.hard_negative_share:g} of patches centred on sinus-like tissue", config.hard_negative_share),
         )
         if wanted
     ]
@@ -438,7 +451,9 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 f"--realistic-share {config.realistic_share:g} "
                 + (f"--metastasis-share {config.metastasis_share:g} " if config.metastasis_share else "")
                 + (f"--low-grade-share {config.low_grade_share:g} " if config.low_grade_share else "")
-                + f"--tumor-probability {config.tumor_probability:g} --seed {config.seed}"
+                + f"--tumor-probability {config.tumor_probability:g} "
+                + (f"--hard-negative-share {config.hard_negative_share:g} " if config.hard_negative_share else "")
+                + f"--seed {config.seed}"
                 # Which step is "best" depends on the validation set and how often it is scored.
                 + f" --val-cases {config.val_cases} --val-every {config.val_every}"
                 + (" --edge-artifacts" if config.edge_artifacts else "")

@@ -15,9 +15,11 @@ from brainseg.training.augment import (
     RandomGamma,
     RandomRotation,
     RegionContrastStretch,
+    choose_centre,
     crop_around,
     crop_patch,
     default_augmentation,
+    hard_negative_mask,
     rotate,
 )
 
@@ -318,3 +320,55 @@ def test_crop_is_deterministic_for_a_seed_and_checks_its_inputs():
         crop_patch(images, labels[:-1], 8, np.random.default_rng(0))
     with pytest.raises(BrainSegError, match="patch size"):
         crop_around(images, labels, 0, (0, 0, 0))
+
+
+def sinus_phantom() -> tuple[np.ndarray, np.ndarray]:
+    """Raw (4, 30, 30, 30) intensities: brain tissue, a tumor with an enhancing rim, a blood tube far away.
+
+    The tube is bright on T1ce and dark on T2 and FLAIR (contrast-filled blood); the enhancing tumor rim
+    is bright on T1ce too but bright on T2 and FLAIR; one more blood-looking voxel lies next to the tumor.
+    """
+    rng = np.random.default_rng(0)
+    images = np.zeros((4, 30, 30, 30), np.float32)
+    images[:, 1:-1, 1:-1, 1:-1] = 100 + rng.normal(0, 5, size=(4, 28, 28, 28))
+    images[1, 1:-1, 1:-1, 1:-1] = 100  # flat T1ce tissue: its 99th percentile is 100, only blood is above
+    labels = np.zeros((30, 30, 30), np.uint8)
+    labels[4:10, 4:10, 4:10] = ET
+    images[1][labels > 0] = 400  # T1ce: as bright as blood
+    images[2:][:, labels > 0] = 300  # T2, FLAIR: bright, unlike blood
+    images[1, 22:26, 20, 10:20] = 400
+    images[2:, 22:26, 20, 10:20] = 40
+    images[1, 12, 7, 7] = 400  # blood-looking, but within 5 voxels of the tumor
+    images[2:, 12, 7, 7] = 40
+    return images, labels
+
+
+def test_hard_negatives_are_the_blood_far_from_tumor():
+    images, labels = sinus_phantom()
+    mask = hard_negative_mask(images, labels)
+    expected = np.zeros_like(mask)
+    expected[22:26, 20, 10:20] = True
+    np.testing.assert_array_equal(mask, expected)
+    # A brain that is all tumor (or all within 5 voxels of it) has none.
+    assert not hard_negative_mask(images, np.ones_like(labels)).any()
+
+
+def test_choose_centre_splits_tumor_hard_negatives_and_brain_by_their_shares():
+    images, labels = sinus_phantom()
+    hard = hard_negative_mask(images, labels)
+    brain = np.any(images != 0, axis=0)
+    rng = np.random.default_rng(3)
+    kinds = {"tumor": 0, "hard": 0, "other": 0}
+    for _ in range(2000):
+        centre = choose_centre(labels, brain, rng, 0.5, hard, 0.3)
+        kind = "tumor" if labels[centre] else "hard" if hard[centre] else "other"
+        kinds[kind] += 1
+    # 0.5 / 0.3 / 0.2, where a random brain voxel is almost never tumor (216 of 21952) or blood (40).
+    assert 900 < kinds["tumor"] < 1100 and 520 < kinds["hard"] < 680 and 320 < kinds["other"] < 480
+    # Share 0 draws exactly the centres the sampler drew before hard negatives existed.
+    for seed in range(20):
+        old = choose_centre(labels, brain, np.random.default_rng(seed), 0.6)
+        assert choose_centre(labels, brain, np.random.default_rng(seed), 0.6, hard, 0.0) == old
+    # No hard negative in the case: a brain voxel instead.
+    centre = choose_centre(labels, brain, np.random.default_rng(0), 0.0, np.zeros_like(hard), 1.0)
+    assert brain[centre] and not labels[centre]

@@ -14,6 +14,7 @@ from brainseg.io import load_case
 from brainseg.labels import region_mask
 from brainseg.synth import generate_case, write_case
 from brainseg.training import VALIDATION_SEED_START, BratsFolderSet, PatchDataset, SyntheticPool, validation_cases
+from brainseg.training.augment import hard_negative_mask
 from brainseg.training.data import training_pool
 from tests.casefiles import write_case as write_tiny_case
 
@@ -268,6 +269,32 @@ def test_patch_dataset_checks_its_arguments(pool):
         PatchDataset(pool, 0, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
     with pytest.raises(BrainSegError, match="samples_per_epoch"):
         PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=0)
+    with pytest.raises(BrainSegError, match=r"hard_negative_probability must be in \[0, 1 - tumor_probability = 0.3\]"):
+        PatchDataset(
+            pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4, hard_negative_probability=0.5
+        )
     dataset = PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
     with pytest.raises(IndexError):
         dataset[4]
+
+
+def test_patch_dataset_finds_hard_negatives_on_the_raw_case_only_when_asked(pool):
+    plain = PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
+    plain[0]
+    assert all(case.hard_negatives is None for case in plain._cache.values())
+    hard = PatchDataset(
+        pool,
+        16,
+        "zscore-brain",
+        augment=False,
+        seed=0,
+        samples_per_epoch=4,
+        tumor_probability=0.0,
+        hard_negative_probability=1.0,
+    )
+    item = hard[0]
+    images, labels = pool[hard.case_index(0)]
+    expected = hard_negative_mask(images, labels)  # from raw intensities, before normalization
+    prepared = hard._cache[hard.case_index(0)]
+    np.testing.assert_array_equal(prepared.hard_negatives, expected)
+    assert expected.any() and item["images"].shape == (4, 16, 16, 16)
