@@ -354,7 +354,7 @@ def hard_negative_mask(images: np.ndarray, labels: np.ndarray, percentile: float
         labels: (X, Y, Z) internal labels; tumor is any nonzero label.
         percentile: T1ce percentile, in [0, 100), of the tumor-free brain that a voxel must exceed.
     """
-    brain = np.all(images > 0, axis=0)
+    brain = np.all(images > 0, axis=0)  # as blood_like_mask has it, the measure this mask was checked against
     far = brain & ~ndi.binary_dilation(labels > 0, iterations=5)
     if not far.any():
         return far

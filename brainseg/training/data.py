@@ -490,7 +490,8 @@ class PatchDataset(Dataset):
             raise BrainSegError(f"samples_per_epoch must be a positive integer, got {samples_per_epoch!r}")
         if not 0.0 <= tumor_probability <= 1.0:
             raise BrainSegError(f"tumor_probability must be in [0, 1], got {tumor_probability!r}")
-        if not 0.0 <= hard_negative_probability <= 1.0 - tumor_probability:
+        # A sum, not 1 - tumor_probability: 1 - 0.8 is 0.19999999999999996 in floating point, below 0.2.
+        if hard_negative_probability < 0.0 or tumor_probability + hard_negative_probability > 1.0:
             raise BrainSegError(
                 f"hard_negative_probability must be in [0, 1 - tumor_probability = {1 - tumor_probability:g}], "
                 f"got {hard_negative_probability!r}"

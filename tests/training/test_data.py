@@ -273,6 +273,17 @@ def test_patch_dataset_checks_its_arguments(pool):
         PatchDataset(
             pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4, hard_negative_probability=0.5
         )
+    for tumor, hard in [(0.8, 0.2), (0.9, 0.1), (0.7, 0.3)]:  # shares adding up to exactly 1 are fine
+        PatchDataset(
+            pool,
+            16,
+            "zscore-brain",
+            augment=False,
+            seed=0,
+            samples_per_epoch=4,
+            tumor_probability=tumor,
+            hard_negative_probability=hard,
+        )
     dataset = PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
     with pytest.raises(IndexError):
         dataset[4]
