@@ -264,6 +264,11 @@ def test_patch_dataset_with_loader_workers_and_distributed_sampler(pool):
     assert sorted(seen) == [0, 1, 2, 3]
 
 
+def small_patches(pool, **options) -> PatchDataset:
+    """Four unaugmented 16^3 patches of ``pool``, with the sampling ``options`` given."""
+    return PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4, **options)
+
+
 def test_patch_dataset_checks_its_arguments(pool):
     with pytest.raises(BrainSegError, match="patch_size"):
         PatchDataset(pool, 0, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
@@ -274,16 +279,7 @@ def test_patch_dataset_checks_its_arguments(pool):
             pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4, hard_negative_probability=0.5
         )
     for tumor, hard in [(0.8, 0.2), (0.9, 0.1), (0.7, 0.3)]:  # shares adding up to exactly 1 are fine
-        PatchDataset(
-            pool,
-            16,
-            "zscore-brain",
-            augment=False,
-            seed=0,
-            samples_per_epoch=4,
-            tumor_probability=tumor,
-            hard_negative_probability=hard,
-        )
+        small_patches(pool, tumor_probability=tumor, hard_negative_probability=hard)
     dataset = PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
     with pytest.raises(IndexError):
         dataset[4]
@@ -293,16 +289,7 @@ def test_patch_dataset_finds_hard_negatives_on_the_raw_case_only_when_asked(pool
     plain = PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
     plain[0]
     assert all(case.hard_negatives is None for case in plain._cache.values())
-    hard = PatchDataset(
-        pool,
-        16,
-        "zscore-brain",
-        augment=False,
-        seed=0,
-        samples_per_epoch=4,
-        tumor_probability=0.0,
-        hard_negative_probability=1.0,
-    )
+    hard = small_patches(pool, tumor_probability=0.0, hard_negative_probability=1.0)
     item = hard[0]
     images, labels = pool[hard.case_index(0)]
     expected = hard_negative_mask(images, labels)  # from raw intensities, before normalization
