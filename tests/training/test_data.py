@@ -275,18 +275,15 @@ def test_patch_dataset_checks_its_arguments(pool):
     with pytest.raises(BrainSegError, match="samples_per_epoch"):
         PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=0)
     with pytest.raises(BrainSegError, match=r"hard_negative_probability must be in \[0, 1 - tumor_probability = 0.3\]"):
-        PatchDataset(
-            pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4, hard_negative_probability=0.5
-        )
+        small_patches(pool, hard_negative_probability=0.5)
     for tumor, hard in [(0.8, 0.2), (0.9, 0.1), (0.7, 0.3)]:  # shares adding up to exactly 1 are fine
         small_patches(pool, tumor_probability=tumor, hard_negative_probability=hard)
-    dataset = PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
     with pytest.raises(IndexError):
-        dataset[4]
+        small_patches(pool)[4]
 
 
 def test_patch_dataset_finds_hard_negatives_on_the_raw_case_only_when_asked(pool):
-    plain = PatchDataset(pool, 16, "zscore-brain", augment=False, seed=0, samples_per_epoch=4)
+    plain = small_patches(pool)
     plain[0]
     assert all(case.hard_negatives is None for case in plain._cache.values())
     hard = small_patches(pool, tumor_probability=0.0, hard_negative_probability=1.0)
