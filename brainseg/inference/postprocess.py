@@ -24,7 +24,8 @@ MIN_ENHANCING_ML = 0.5
 by default, the BraTS-specific post-processing of nnU-Net's BraTS 2020 entry (Isensee et al. 2020, arXiv
 2011.00848, threshold chosen on their cross-validation). Under the BraTS rules one false enhancing voxel in a
 case without enhancement scores ET Dice 0 and HD95 374 mm; the relabelled voxels stay tumor core, so TC and WT
-do not change. Chosen on synthetic validation cases (see the README's "Demo checkpoints")."""
+do not change. Chosen on synthetic validation cases (docs/training-experiments.md, "The 0.5 mL of the
+enhancing-tumor relabel")."""
 
 UNCERTAINTY_METHOD = (
     "predictive entropy (bits, in [0, 1]) of the mean of two passes, the input as given and mirrored left-right, "

@@ -41,10 +41,11 @@ REALISTIC_MEANS: dict[str, dict[str, float]] = {
 }
 
 # The solid end of the non-enhancing tumor's range. Measured on the real BraTS glioma (medians over its white
-# matter; README "Where the TC target is lost"): the core tissue enclosed by the enhancing rim is 0.89 / 1.05 /
-# 1.57 / 1.58 on T1 / T1ce / T2 / FLAIR, brighter than its edema on T1ce (0.74) and darker on T2 and FLAIR
-# (1.73 / 1.94). Generators v1-v3 drew NET only at the infiltrative end, close to edema, and every run trained
-# on them called that real core edema. Each case mixes the two ends with one random weight.
+# matter; docs/training-experiments.md, "Where the TC target is lost"): the core tissue enclosed by the
+# enhancing rim is 0.89 / 1.05 / 1.57 / 1.58 on T1 / T1ce / T2 / FLAIR, brighter than its edema on T1ce (0.74)
+# and darker on T2 and FLAIR (1.73 / 1.94). Generators v1-v3 drew NET only at the infiltrative end, close to
+# edema, and every run trained on them called that real core edema. Each case mixes the two ends with one
+# random weight.
 REALISTIC_NET_SOLID: dict[str, float] = {"T1": 0.88, "T1ce": 1.03, "T2": 1.6, "FLAIR": 1.6}
 
 # How much of the template's T1 detail each sequence shows, and with which sign: structures that are
