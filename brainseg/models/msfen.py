@@ -47,7 +47,7 @@ class MSFENConfig(ModelConfig):
     attention_reduction: int = 8  # hidden size of the channel-attention MLP is channels // this
     # ``batch`` as in the paper; ``instance`` (or ``group``) normalizes each input by its own statistics, so a
     # model trained on tumor-centred patches does not meet a whole-brain crop with running patch statistics (the
-    # one instance-norm demo run over-segmented real and synthetic cases: docs/training-experiments.md)
+    # one instance-norm demo run over-segmented real and synthetic cases: docs/training-experiments.md).
     norm: str = "batch"
 
     def __post_init__(self) -> None:
