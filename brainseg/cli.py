@@ -137,6 +137,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cache_cases=args.cache_cases,
         tumor_probability=args.tumor_probability,
         hard_negative_share=args.hard_negative_share,
+        hard_negative_kinds=tuple(kind.strip() for kind in args.hard_negative_kinds.split(",") if kind.strip()),
         device=args.device,
         cache=args.cache,
         synth_shape=args.synth_shape,
@@ -317,8 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--hard-negative-share",
         type=float,
         default=0.0,
-        help="share of patches centred on normal tissue that looks like enhancing tumor (contrast-filled "
-        "venous sinuses: T1ce-bright, T2/FLAIR-dark), taken from the brain-centred rest (default 0)",
+        help="share of patches centred on normal tissue that looks like tumor (see --hard-negative-kinds), "
+        "taken from the brain-centred rest (default 0)",
+    )
+    train.add_argument(
+        "--hard-negative-kinds",
+        default="sinus",
+        help="which normal tissue the hard-negative patches are centred on, comma-separated: sinus "
+        "(contrast-filled venous sinuses: T1ce-bright, T2/FLAIR-dark), bright-flair (normal tissue as FLAIR-bright "
+        "as edema) (default sinus)",
     )
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     train.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")

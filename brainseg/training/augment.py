@@ -1,8 +1,8 @@
 """On-the-fly training augmentation (paper 000, appendix A.2) and tumor-focused patch cropping.
 
 Besides tumor and random brain voxels, patches may be centred on hard negatives (:func:`hard_negative_mask`):
-normal tissue that looks like enhancing tumor, the contrast-filled venous sinuses that the demo checkpoints
-kept marking on the real cases.
+normal tissue that looks like tumor, such as the contrast-filled venous sinuses that the demo checkpoints
+kept marking on the real cases, or FLAIR-bright normal tissue that they called edema on synthetic ones.
 
 A *sample* is a dict ``{"images": (4, P, P, P) float32 normalized, "labels": (P, P, P) uint8 internal}``
 (channels T1, T1ce, T2, FLAIR; labels 0 bg, 1 NCR, 2 ED, 3 ET). Each transform is a small callable in the
@@ -339,32 +339,63 @@ def _patch_shape(size: int | Sequence[int]) -> tuple[int, int, int]:
     return tuple(int(s) for s in sizes)  # type: ignore[return-value]
 
 
-def hard_negative_mask(images: np.ndarray, labels: np.ndarray, percentile: float = 99.0) -> np.ndarray:
-    """(X, Y, Z) bool: normal tissue that looks most like enhancing tumor, where hard-negative patches are centred.
+HARD_NEGATIVE_KINDS = ("sinus", "bright-flair")
+"""The kinds of normal tissue :func:`hard_negative_mask` can find (see there)."""
 
-    These are the brain voxels, farther than 5 voxels from any tumor, whose T1ce is above the ``percentile``
-    of such voxels while T2 and FLAIR stay below their median: contrast-filled blood, which is T1ce-bright
-    like enhancing tumor but T2/FLAIR-dark unlike it. On the two real cases of ``../shared/data/real`` every
-    one of these voxels lies within 2 mm of :func:`brainseg.synth.measure.blood_like_mask` (the dural sinuses;
-    8 and 11 mL, 91-92 % of it), and on generator-v5 cases they lie at the brain surface and the midline
-    (sinuses, falx). Empty when the brain has no voxel far from tumor.
+
+def check_hard_negative_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    """``kinds`` as a tuple when it is a non-empty selection of :data:`HARD_NEGATIVE_KINDS`, else an error."""
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    if not kinds or set(kinds) - set(HARD_NEGATIVE_KINDS):
+        raise BrainSegError(
+            f"hard-negative kinds must be some of {', '.join(HARD_NEGATIVE_KINDS)}, got {', '.join(kinds) or 'none'}"
+        )
+    return kinds
+
+
+def hard_negative_mask(
+    images: np.ndarray,
+    labels: np.ndarray,
+    percentile: float = 99.0,
+    kinds: Sequence[str] = ("sinus",),
+    flair_percentile: float = 98.0,
+) -> np.ndarray:
+    """(X, Y, Z) bool: normal tissue that looks like tumor, where hard-negative patches are centred.
+
+    Only brain voxels farther than 5 voxels from any tumor count. Two kinds, united when both are asked for:
+
+    - ``sinus``: T1ce above the ``percentile`` of such voxels while T2 and FLAIR stay below their median:
+      contrast-filled blood, which is T1ce-bright like enhancing tumor but T2/FLAIR-dark unlike it. On the
+      two real cases of ``../shared/data/real`` every one of these voxels lies within 2 mm of
+      :func:`brainseg.synth.measure.blood_like_mask` (the dural sinuses; 8 and 11 mL, 91-92 % of it), and on
+      generator-v5 cases they lie at the brain surface and the midline (sinuses, falx).
+    - ``bright-flair``: FLAIR above the ``flair_percentile`` of such voxels (about 28 mL on a v5 case):
+      normal tissue as FLAIR-bright as edema. Of the bundled default's false positives away from the tumor
+      on the v5 validation cases of ``docs/training-experiments.md``, 79-100 % lie within 3 voxels of it in
+      cases 2, 8 and 27, and half in case 16 (a whole FLAIR-bright cerebellum).
+
+    Empty when the brain has no voxel far from tumor.
 
     Args:
         images: (4, X, Y, Z) raw intensities (before normalization), channels T1, T1ce, T2, FLAIR.
         labels: (X, Y, Z) internal labels; tumor is any nonzero label.
-        percentile: T1ce percentile, in [0, 100), of the tumor-free brain that a voxel must exceed.
+        percentile: T1ce percentile, in [0, 100), of the tumor-free brain that a ``sinus`` voxel must exceed.
+        kinds: some of :data:`HARD_NEGATIVE_KINDS`.
+        flair_percentile: FLAIR percentile, in [0, 100), that a ``bright-flair`` voxel must exceed.
     """
+    kinds = check_hard_negative_kinds(kinds)
     brain = np.all(images > 0, axis=0)  # as blood_like_mask has it, the measure this mask was checked against
     far = brain & ~ndi.binary_dilation(labels > 0, iterations=5)
     if not far.any():
         return far
     t1ce, t2, flair = images[1], images[2], images[3]
-    return (
-        far
-        & (t1ce > np.percentile(t1ce[far], percentile))
-        & (t2 < np.median(t2[far]))
-        & (flair < np.median(flair[far]))
-    )
+    mask = np.zeros_like(far)
+    if "sinus" in kinds:
+        blood_look = (t2 < np.median(t2[far])) & (flair < np.median(flair[far]))
+        mask |= blood_look & (t1ce > np.percentile(t1ce[far], percentile))
+    if "bright-flair" in kinds:
+        mask |= flair > np.percentile(flair[far], flair_percentile)
+    return far & mask
 
 
 def choose_centre(

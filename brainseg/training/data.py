@@ -20,7 +20,7 @@ import os
 import tempfile
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -37,7 +37,14 @@ from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_method
 from brainseg.preprocess.coverage import normalize_covered
 from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, LESIONS, generate_case
-from brainseg.training.augment import Compose, choose_centre, crop_around, default_augmentation, hard_negative_mask
+from brainseg.training.augment import (
+    Compose,
+    check_hard_negative_kinds,
+    choose_centre,
+    crop_around,
+    default_augmentation,
+    hard_negative_mask,
+)
 
 VALIDATION_SEED_START = 10**6
 """Synthetic seeds from here on are reserved for validation; training pools must stay below."""
@@ -423,10 +430,14 @@ class BratsFolderSet:
 class _PreparedCase:
     """A normalized case and where its patches may be centred (kept in :class:`PatchDataset`'s cache)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, normalization: str, hard_negatives: bool) -> None:
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, normalization: str, hard_negative_kinds: Sequence[str]
+    ) -> None:
         self.labels = np.asarray(labels, dtype=np.uint8)
         # From the raw intensities: the blood look is a ratio to the case's own medians.
-        self.hard_negatives = hard_negative_mask(images, self.labels) if hard_negatives else None
+        self.hard_negatives = (
+            hard_negative_mask(images, self.labels, kinds=hard_negative_kinds) if hard_negative_kinds else None
+        )
         # The brain from the raw intensities (a normalized voxel may be exactly 0), as the Segmenter has it.
         self.images, coverage = normalize_covered(images, normalization)
         self.brain = coverage.covered
@@ -452,9 +463,12 @@ class PatchDataset(Dataset):
         seed: base seed.
         samples_per_epoch: ``len(dataset)``.
         tumor_probability: share of patches centred on a tumor voxel.
-        hard_negative_probability: share centred on normal tissue that looks like enhancing tumor
-            (:func:`~brainseg.training.augment.hard_negative_mask`: contrast-filled venous sinuses); the rest
-            of the patches are centred on any brain voxel.
+        hard_negative_probability: share centred on normal tissue that looks like tumor
+            (:func:`~brainseg.training.augment.hard_negative_mask`); the rest of the patches are centred on
+            any brain voxel.
+        hard_negative_kinds: which such tissue: some of
+            :data:`~brainseg.training.augment.HARD_NEGATIVE_KINDS` (``sinus``: contrast-filled venous
+            sinuses; ``bright-flair``: FLAIR-bright normal tissue).
         cache_cases: normalized cases kept in memory per process (~60 MB each at full size).
         transforms: augmentation used instead of the default when ``augment`` is true.
         edge_artifacts: add :class:`~brainseg.training.augment.BrainEdgeArtifact` to the default augmentation.
@@ -475,6 +489,7 @@ class PatchDataset(Dataset):
         *,
         tumor_probability: float = 0.7,
         hard_negative_probability: float = 0.0,
+        hard_negative_kinds: Sequence[str] = ("sinus",),
         cache_cases: int = 4,
         transforms: Compose | None = None,
         edge_artifacts: bool = False,
@@ -505,6 +520,7 @@ class PatchDataset(Dataset):
         self.samples_per_epoch = int(samples_per_epoch)
         self.tumor_probability = float(tumor_probability)
         self.hard_negative_probability = float(hard_negative_probability)
+        self.hard_negative_kinds = check_hard_negative_kinds(hard_negative_kinds)
         self.cache_cases = max(int(cache_cases), 1)
         # A shared-memory scalar: DataLoader workers (forked, spawned, persistent) read the epoch set here.
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
@@ -535,7 +551,8 @@ class PatchDataset(Dataset):
             self._cache.move_to_end(case)
             return self._cache[case]
         images, labels = self.source[case]
-        prepared = _PreparedCase(images, labels, self.normalization, self.hard_negative_probability > 0)
+        kinds = self.hard_negative_kinds if self.hard_negative_probability > 0 else ()
+        prepared = _PreparedCase(images, labels, self.normalization, kinds)
         self._cache[case] = prepared
         while len(self._cache) > self.cache_cases:
             self._cache.popitem(last=False)

@@ -38,6 +38,7 @@ from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.models import SegmentationModel, create
 from brainseg.models.registry import load_config
 from brainseg.preprocess.coverage import normalize_covered
+from brainseg.training.augment import check_hard_negative_kinds
 from brainseg.training.averaging import WeightAverage
 from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, validation_cases
 from brainseg.training.logbook import append_row, truncate_after, write_curves
@@ -74,9 +75,11 @@ class TrainConfig:
             and most steps reread cases from disk. None: every training case, up to
             :data:`DEFAULT_CACHE_CASES`.
         tumor_probability: share of patches centred on a tumor voxel (the rest on any brain voxel).
-        hard_negative_share: share of patches centred on normal tissue that looks like enhancing tumor (the
-            contrast-filled sinuses: :func:`~brainseg.training.augment.hard_negative_mask`), taken from the
-            brain-centred rest; at most ``1 - tumor_probability``.
+        hard_negative_share: share of patches centred on normal tissue that looks like tumor
+            (:func:`~brainseg.training.augment.hard_negative_mask`), taken from the brain-centred rest; at
+            most ``1 - tumor_probability``.
+        hard_negative_kinds: which tissue those are: ``sinus`` (contrast-filled sinuses), ``bright-flair``
+            (FLAIR-bright normal tissue) or both.
         edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
         bias_field: augment with per-sequence smooth intensity shading (not in the paper's A.2).
         synth_shape: grid of generated cases (same field of view, larger voxels), e.g. [60, 60, 40] for tests.
@@ -113,6 +116,7 @@ class TrainConfig:
     cache_cases: int | None = None
     tumor_probability: float = 0.7
     hard_negative_share: float = 0.0
+    hard_negative_kinds: tuple[str, ...] = ("sinus",)
     edge_artifacts: bool = False
     bias_field: bool = False
     device: str = "auto"
@@ -228,6 +232,10 @@ def train(config: TrainConfig) -> dict:
             f"--tumor-probability {config.tumor_probability:g} and --hard-negative-share "
             f"{config.hard_negative_share:g} add up to more than 1"
         )
+    try:
+        check_hard_negative_kinds(config.hard_negative_kinds)
+    except BrainSegError as exc:
+        raise BrainSegError(f"--hard-negative-kinds: {exc}") from None
     if config.ema is not None and not 0.0 < config.ema < 1.0:
         raise BrainSegError(f"--ema must be between 0 and 1 (e.g. 0.999), got {config.ema:g}")
     recipe = RECIPES[config.model]
@@ -290,6 +298,7 @@ def train(config: TrainConfig) -> dict:
         samples_per_epoch=max(config.steps * config.batch_size, 1),
         tumor_probability=config.tumor_probability,
         hard_negative_probability=config.hard_negative_share,
+        hard_negative_kinds=config.hard_negative_kinds,
         cache_cases=min(len(source), DEFAULT_CACHE_CASES) if config.cache_cases is None else config.cache_cases,
         edge_artifacts=config.edge_artifacts,
         bias_field=config.bias_field,
@@ -407,6 +416,9 @@ def _progress(config: TrainConfig, step: int, rank: int):
     return tqdm(total=config.steps, initial=step, disable=rank != 0, desc=f"train {config.model}", unit="step")
 
 
+_HARD_NEGATIVE_TEXT = {"sinus": "sinus-like tissue", "bright-flair": "FLAIR-bright normal tissue"}
+
+
 def _extra_augmentation_text(config: TrainConfig) -> str:
     """``; augmentation beyond A.2: ...`` naming the options of ours that a run turned on, or ''."""
     extras = [
@@ -414,7 +426,11 @@ def _extra_augmentation_text(config: TrainConfig) -> str:
         for name, wanted in (
             ("simulated skull-stripping rims", config.edge_artifacts),
             ("per-sequence bias fields", config.bias_field),
-            (f"{config.hard_negative_share:g} of patches centred on sinus-like tissue", config.hard_negative_share),
+            (
+                f"{config.hard_negative_share:g} of patches centred on "
+                + " or ".join(_HARD_NEGATIVE_TEXT[kind] for kind in config.hard_negative_kinds),
+                config.hard_negative_share,
+            ),
         )
         if wanted
     ]
@@ -453,6 +469,11 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + (f"--low-grade-share {config.low_grade_share:g} " if config.low_grade_share else "")
                 + f"--tumor-probability {config.tumor_probability:g} "
                 + (f"--hard-negative-share {config.hard_negative_share:g} " if config.hard_negative_share else "")
+                + (
+                    f"--hard-negative-kinds {','.join(config.hard_negative_kinds)} "
+                    if config.hard_negative_share and tuple(config.hard_negative_kinds) != ("sinus",)
+                    else ""
+                )
                 + f"--seed {config.seed}"
                 # Which step is "best" depends on the validation set and how often it is scored.
                 + f" --val-cases {config.val_cases} --val-every {config.val_every}"

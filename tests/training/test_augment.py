@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from brainseg.errors import BrainSegError
 from brainseg.labels import ED, ET, NCR
@@ -351,6 +352,23 @@ def test_hard_negatives_are_the_blood_far_from_tumor():
     np.testing.assert_array_equal(mask, expected)
     # A brain that is all tumor (or all within 5 voxels of it) has none.
     assert not hard_negative_mask(images, np.ones_like(labels)).any()
+
+
+def test_bright_flair_hard_negatives_are_the_flair_brightest_tissue_far_from_tumor():
+    images, labels = sinus_phantom()
+    images[3, 20:24, 4:8, 20:24] = 250  # 64 FLAIR-bright voxels far from tumor: more than 2 % of the far brain
+    images[3, 11, 7, 7] = 250  # FLAIR-bright, but within 5 voxels of the tumor
+    flair = hard_negative_mask(images, labels, kinds=["bright-flair"])
+    far = np.all(images > 0, axis=0) & ~ndimage.binary_dilation(labels > 0, iterations=5)
+    assert flair[20:24, 4:8, 20:24].all() and not flair[11, 7, 7] and not flair[~far].any()
+    # The 98th percentile of the far brain: its FLAIR-brightest 2 %, the bright block first.
+    assert abs(flair.sum() - 0.02 * far.sum()) <= 2
+    assert not flair[22:26, 20, 10:20].any()  # blood is FLAIR-dark
+    both = hard_negative_mask(images, labels, kinds=("sinus", "bright-flair"))
+    np.testing.assert_array_equal(both, flair | hard_negative_mask(images, labels))
+    for bad in ([], ["sinus", "cerebellum"]):
+        with pytest.raises(BrainSegError, match="hard-negative kinds must be some of sinus, bright-flair, got"):
+            hard_negative_mask(images, labels, kinds=bad)
 
 
 def test_choose_centre_splits_tumor_hard_negatives_and_brain_by_their_shares():

@@ -293,3 +293,10 @@ def test_patch_dataset_finds_hard_negatives_on_the_raw_case_only_when_asked(pool
     prepared = hard._cache[hard.case_index(0)]
     np.testing.assert_array_equal(prepared.hard_negatives, expected)
     assert expected.any() and item["images"].shape == (4, 16, 16, 16)
+    both = small_patches(
+        pool, tumor_probability=0.0, hard_negative_probability=1.0, hard_negative_kinds=("sinus", "bright-flair")
+    )
+    both[0]
+    wider = both._cache[both.case_index(0)].hard_negatives
+    np.testing.assert_array_equal(wider, hard_negative_mask(images, labels, kinds=("sinus", "bright-flair")))
+    assert (wider & ~expected).any()  # the FLAIR-bright tissue comes on top of the blood

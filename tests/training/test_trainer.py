@@ -108,6 +108,7 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     options = ["--model", "unet3d", "--steps", "1", "--val-every", "1", "--lr", "1e-9", "--realistic-share", "0.5"]
     options += ["--train-cases", "4", "--metastasis-share", "0.5", "--low-grade-share", "0.5", "--bias-field"]
     options += ["--tumor-probability", "0.5", "--hard-negative-share", "0.25"]
+    options += ["--hard-negative-kinds", "sinus,bright-flair"]
     train(tmp_path / "tuned", cache, *options, "--init", f"local-dir:{tmp_path / 'start'}")
     tuned = load_checkpoint(f"local-dir:{tmp_path / 'tuned' / 'checkpoints' / 'last'}")
     for key, value in start.state_dict().items():  # one step at a negligible rate: still the start
@@ -117,10 +118,14 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     command = tuned.metadata["training"]["command"]
     assert "--realistic-share 0.5 --metastasis-share 0.5 --low-grade-share 0.5 " in command
     assert " --bias-field" in command and "--edge-artifacts" not in command
-    assert "--tumor-probability 0.5 --hard-negative-share 0.25 --seed 0 " in command
+    assert (
+        "--tumor-probability 0.5 --hard-negative-share 0.25 --hard-negative-kinds sinus,bright-flair --seed 0 "
+        in command
+    )
     recipe = tuned.metadata["training"]["recipe"]
     assert recipe.endswith(
-        "; augmentation beyond A.2: per-sequence bias fields, 0.25 of patches centred on sinus-like tissue"
+        "; augmentation beyond A.2: per-sequence bias fields, 0.25 of patches centred on sinus-like tissue or "
+        "FLAIR-bright normal tissue"
     )
     assert "50% metastasis-like lesions, 50% non-enhancing low-grade-like" in tuned.metadata["training"]["data"]
     names = [path.name for path in (cache / "train").iterdir()]
@@ -161,6 +166,11 @@ def test_ablation_and_loss_options_change_the_model_and_the_recipe(tmp_path, cac
             "error: --tumor-probability 0.7 and --hard-negative-share 0.4 add up to more than 1",
         ),
         (["--hard-negative-share", "-0.1"], "error: --hard-negative-share must be in [0, 1], got -0.1"),
+        (
+            ["--hard-negative-kinds", "sinus,cerebellum"],
+            "error: --hard-negative-kinds: hard-negative kinds must be some of sinus, bright-flair, "
+            "got sinus, cerebellum",
+        ),
     ]:
         command = [sys.executable, "-m", "brainseg.cli", "train", "--model", "clip-unet3d"]
         command += ["--out", str(tmp_path / "bad"), "--cache", str(cache), *TINY, *bad]
