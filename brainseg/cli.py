@@ -137,7 +137,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         cache_cases=args.cache_cases,
         tumor_probability=args.tumor_probability,
         hard_negative_share=args.hard_negative_share,
-        hard_negative_kinds=tuple(kind.strip() for kind in args.hard_negative_kinds.split(",") if kind.strip()),
         device=args.device,
         cache=args.cache,
         synth_shape=args.synth_shape,
@@ -149,11 +148,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
         loss=args.loss,
         model_overrides=_model_overrides(args.set or []),
         **({"peak_lr": args.lr} if args.lr is not None else {}),
+        **({"hard_negative_kinds": _comma_list(args.hard_negative_kinds)} if args.hard_negative_kinds else {}),
     )
     summary = train(config)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary, indent=2))
     return 0
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    """``"a, b,"`` -> ``("a", "b")``."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def _model_overrides(pairs: list[str]) -> dict | None:
@@ -323,7 +328,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--hard-negative-kinds",
-        default="sinus",
         help="which normal tissue the hard-negative patches are centred on, comma-separated: sinus "
         "(contrast-filled venous sinuses: T1ce-bright, T2/FLAIR-dark), bright-flair (normal tissue as FLAIR-bright "
         "as edema) (default sinus)",

@@ -339,8 +339,11 @@ def _patch_shape(size: int | Sequence[int]) -> tuple[int, int, int]:
     return tuple(int(s) for s in sizes)  # type: ignore[return-value]
 
 
-HARD_NEGATIVE_KINDS = ("sinus", "bright-flair")
-"""The kinds of normal tissue :func:`hard_negative_mask` can find (see there)."""
+HARD_NEGATIVE_KINDS = {"sinus": "sinus-like tissue", "bright-flair": "FLAIR-bright normal tissue"}
+"""The kinds of normal tissue :func:`hard_negative_mask` can find (see there), each with how a model card names it."""
+
+DEFAULT_HARD_NEGATIVE_KINDS = ("sinus",)
+"""The kinds used unless a run asks for others (the only kind before ``bright-flair`` existed)."""
 
 
 def check_hard_negative_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
@@ -357,7 +360,7 @@ def hard_negative_mask(
     images: np.ndarray,
     labels: np.ndarray,
     percentile: float = 99.0,
-    kinds: Sequence[str] = ("sinus",),
+    kinds: Sequence[str] = DEFAULT_HARD_NEGATIVE_KINDS,
     flair_percentile: float = 98.0,
 ) -> np.ndarray:
     """(X, Y, Z) bool: normal tissue that looks like tumor, where hard-negative patches are centred.

@@ -38,6 +38,7 @@ from brainseg.preprocess import BRAIN_BOX_MARGIN, brain_box, brain_mask, check_m
 from brainseg.preprocess.coverage import normalize_covered
 from brainseg.synth import BRATS_SHAPE, GENERATOR_VERSION, LESIONS, generate_case
 from brainseg.training.augment import (
+    DEFAULT_HARD_NEGATIVE_KINDS,
     Compose,
     check_hard_negative_kinds,
     choose_centre,
@@ -489,7 +490,7 @@ class PatchDataset(Dataset):
         *,
         tumor_probability: float = 0.7,
         hard_negative_probability: float = 0.0,
-        hard_negative_kinds: Sequence[str] = ("sinus",),
+        hard_negative_kinds: Sequence[str] = DEFAULT_HARD_NEGATIVE_KINDS,
         cache_cases: int = 4,
         transforms: Compose | None = None,
         edge_artifacts: bool = False,

@@ -38,7 +38,7 @@ from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.models import SegmentationModel, create
 from brainseg.models.registry import load_config
 from brainseg.preprocess.coverage import normalize_covered
-from brainseg.training.augment import check_hard_negative_kinds
+from brainseg.training.augment import DEFAULT_HARD_NEGATIVE_KINDS, HARD_NEGATIVE_KINDS, check_hard_negative_kinds
 from brainseg.training.averaging import WeightAverage
 from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, validation_cases
 from brainseg.training.logbook import append_row, truncate_after, write_curves
@@ -116,7 +116,7 @@ class TrainConfig:
     cache_cases: int | None = None
     tumor_probability: float = 0.7
     hard_negative_share: float = 0.0
-    hard_negative_kinds: tuple[str, ...] = ("sinus",)
+    hard_negative_kinds: tuple[str, ...] = DEFAULT_HARD_NEGATIVE_KINDS
     edge_artifacts: bool = False
     bias_field: bool = False
     device: str = "auto"
@@ -416,9 +416,6 @@ def _progress(config: TrainConfig, step: int, rank: int):
     return tqdm(total=config.steps, initial=step, disable=rank != 0, desc=f"train {config.model}", unit="step")
 
 
-_HARD_NEGATIVE_TEXT = {"sinus": "sinus-like tissue", "bright-flair": "FLAIR-bright normal tissue"}
-
-
 def _extra_augmentation_text(config: TrainConfig) -> str:
     """``; augmentation beyond A.2: ...`` naming the options of ours that a run turned on, or ''."""
     extras = [
@@ -428,7 +425,7 @@ def _extra_augmentation_text(config: TrainConfig) -> str:
             ("per-sequence bias fields", config.bias_field),
             (
                 f"{config.hard_negative_share:g} of patches centred on "
-                + " or ".join(_HARD_NEGATIVE_TEXT[kind] for kind in config.hard_negative_kinds),
+                + " or ".join(HARD_NEGATIVE_KINDS[kind] for kind in config.hard_negative_kinds),
                 config.hard_negative_share,
             ),
         )
@@ -471,7 +468,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + (f"--hard-negative-share {config.hard_negative_share:g} " if config.hard_negative_share else "")
                 + (
                     f"--hard-negative-kinds {','.join(config.hard_negative_kinds)} "
-                    if config.hard_negative_share and tuple(config.hard_negative_kinds) != ("sinus",)
+                    if config.hard_negative_share and tuple(config.hard_negative_kinds) != DEFAULT_HARD_NEGATIVE_KINDS
                     else ""
                 )
                 + f"--seed {config.seed}"
