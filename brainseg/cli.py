@@ -145,6 +145,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         init=args.init,
         edge_artifacts=args.edge_artifacts,
         bias_field=args.bias_field,
+        slab_cuts=args.slab_cuts,
         loss=args.loss,
         model_overrides=_model_overrides(args.set or []),
         **({"peak_lr": args.lr} if args.lr is not None else {}),
@@ -342,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--bias-field", action="store_true", help="augment with per-sequence smooth intensity shading (not in A.2)"
+    )
+    train.add_argument(
+        "--slab-cuts",
+        action="store_true",
+        help="augment with the brain ending at a plane, as where a sequence's shorter slab ends (not in A.2)",
     )
     train.add_argument(
         "--loss", help="loss name instead of the variant's paper's, e.g. dice, jaccard, tversky, dice-bce"

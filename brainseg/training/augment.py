@@ -13,8 +13,9 @@ new dict (input arrays are never modified) and draws every random number from th
 A.2 lists: flips per spatial axis (p = 0.5), rotations within +-15 degrees (p = 0.3), gamma
 U(0.8, 1.2) (p = 0.3), tumor-focused cropping, and contrast stretching by 1.25 (ET) and 1.2 (TC)
 (p = 0.5); :func:`default_augmentation` chains them with those values, optionally followed by two
-transforms of ours: :class:`BrainEdgeArtifact`, for the rims that skull stripping leaves on real scans, and
-:class:`RandomBiasField`, for the coil and slab shading that real scans carry in one sequence and not another.
+transforms of ours: :class:`BrainEdgeArtifact`, for the rims that skull stripping leaves on real scans,
+:class:`RandomBiasField`, for the coil and slab shading that real scans carry in one sequence and not another,
+and :class:`RandomSlabCut`, for the flat end of the brain where a sequence's slab ends.
 """
 
 from __future__ import annotations
@@ -302,6 +303,51 @@ class RandomBiasField:
         return {**sample, "images": images}
 
 
+class RandomSlabCut:
+    """With probability ``p``, end the brain at a plane: every channel 0 and no label on one side of it.
+
+    Not in A.2. A sequence acquired as a shorter slab leaves part of the brain outside its field of view;
+    the app then gives the networks only the voxels every sequence covers (:mod:`brainseg.preprocess.coverage`),
+    so the brain ends at a flat cut, a surface no synthetic brain has. On the real AURORA case the T1ce slab
+    ends in the lower cerebellum on a plane tilted ~23 degrees from axial, and checkpoints trained on more
+    cases marked 6-9 mL of tumor just above it. The plane passes through a random brain voxel of the
+    patch; its normal is the Z axis (the slab axis of axial acquisitions) tilted by up to ``max_tilt``
+    degrees about X and about Y, pointing up or down at random (flips also turn it).
+
+    Args:
+        max_tilt: largest tilt of the cut from the axial plane about each in-plane axis, degrees.
+        p: probability of applying.
+    """
+
+    def __init__(self, max_tilt: float = 30.0, p: float = 0.2) -> None:
+        if not 0.0 <= float(max_tilt) < 90.0:
+            raise ValueError(f"RandomSlabCut: max_tilt must be in [0, 90) degrees, got {max_tilt!r}")
+        self.max_tilt = float(max_tilt)
+        self.p = _check_probability("RandomSlabCut", p)
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        apply = rng.random() < self.p
+        tilts = np.tan(np.deg2rad(rng.uniform(-self.max_tilt, self.max_tilt, size=2)))
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        anchor = rng.random()
+        if not apply:
+            return dict(sample)
+        brain = _brain(sample["images"])
+        voxels = np.argwhere(brain)
+        if len(voxels) == 0:
+            return dict(sample)
+        centre = voxels[min(int(anchor * len(voxels)), len(voxels) - 1)]
+        x, y, z = np.ogrid[tuple(slice(0, n) for n in brain.shape)]
+        # Signed offset along the tilted normal (not unit length; only its sign matters).
+        offset = (z - centre[2]) - tilts[0] * (y - centre[1]) - tilts[1] * (x - centre[0])
+        removed = side * offset < 0
+        images = sample["images"].astype(np.float32, copy=True)
+        images[:, removed] = 0.0
+        labels = sample["labels"].copy()
+        labels[removed] = 0
+        return {**sample, "images": images, "labels": labels}
+
+
 class Compose:
     """Apply transforms in order, all drawing from one generator.
 
@@ -320,15 +366,18 @@ class Compose:
         return sample
 
 
-def default_augmentation(edge_artifacts: bool = False, bias_field: bool = False) -> Compose:
+def default_augmentation(edge_artifacts: bool = False, bias_field: bool = False, slab_cuts: bool = False) -> Compose:
     """The A.2 pipeline: spatial transforms first, then intensity ones (which read the moved labels).
 
     ``edge_artifacts`` appends :class:`BrainEdgeArtifact` (ours, not A.2: real scans' skull-stripping rims),
-    ``bias_field`` then :class:`RandomBiasField` (ours: per-sequence shading).
+    ``bias_field`` then :class:`RandomBiasField` (ours: per-sequence shading), ``slab_cuts`` then
+    :class:`RandomSlabCut` (ours: the brain ending where a sequence's slab ends; last, so that the cut
+    stays a flat, empty surface).
     """
     transforms = [RandomFlip(0.5), RandomRotation(15.0, 0.3), RandomGamma((0.8, 1.2), 0.3), RegionContrastStretch()]
     transforms += [BrainEdgeArtifact()] if edge_artifacts else []
     transforms += [RandomBiasField()] if bias_field else []
+    transforms += [RandomSlabCut()] if slab_cuts else []
     return Compose(transforms)
 
 

@@ -474,6 +474,7 @@ class PatchDataset(Dataset):
         transforms: augmentation used instead of the default when ``augment`` is true.
         edge_artifacts: add :class:`~brainseg.training.augment.BrainEdgeArtifact` to the default augmentation.
         bias_field: add :class:`~brainseg.training.augment.RandomBiasField` to the default augmentation.
+        slab_cuts: add :class:`~brainseg.training.augment.RandomSlabCut` to the default augmentation.
 
     Items are dicts: ``images`` (4, P, P, P) float32 tensor, ``target`` (3, P, P, P) float32 region masks
     (WT, TC, ET), ``labels`` (P, P, P) int64 internal labels, ``case`` the case name.
@@ -495,6 +496,7 @@ class PatchDataset(Dataset):
         transforms: Compose | None = None,
         edge_artifacts: bool = False,
         bias_field: bool = False,
+        slab_cuts: bool = False,
     ) -> None:
         if len(source) == 0:
             raise BrainSegError("PatchDataset: the case source is empty")
@@ -516,7 +518,10 @@ class PatchDataset(Dataset):
         self.patch_size = int(patch_size)
         self.normalization = check_method(normalization)
         self.augment = bool(augment)
-        self.transforms = (transforms or default_augmentation(edge_artifacts, bias_field)) if augment else None
+        if augment:
+            self.transforms = transforms or default_augmentation(edge_artifacts, bias_field, slab_cuts)
+        else:
+            self.transforms = None
         self.seed = int(seed)
         self.samples_per_epoch = int(samples_per_epoch)
         self.tumor_probability = float(tumor_probability)

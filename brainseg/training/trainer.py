@@ -82,6 +82,7 @@ class TrainConfig:
             (FLAIR-bright normal tissue) or both.
         edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
         bias_field: augment with per-sequence smooth intensity shading (not in the paper's A.2).
+        slab_cuts: augment with the brain ending at a plane, as where a sequence's slab ends (not in A.2).
         synth_shape: grid of generated cases (same field of view, larger voxels), e.g. [60, 60, 40] for tests.
         loss: a loss name from :data:`brainseg.losses.LOSSES` instead of the variant's paper's (e.g. paper 002's
             loss comparison); None keeps the recipe's.
@@ -119,6 +120,7 @@ class TrainConfig:
     hard_negative_kinds: tuple[str, ...] = DEFAULT_HARD_NEGATIVE_KINDS
     edge_artifacts: bool = False
     bias_field: bool = False
+    slab_cuts: bool = False
     device: str = "auto"
     cache: str = ".cache/synth"
     synth_shape: list[int] | None = None  # None: the BraTS grid; smaller grids make quick smoke runs
@@ -302,6 +304,7 @@ def train(config: TrainConfig) -> dict:
         cache_cases=min(len(source), DEFAULT_CACHE_CASES) if config.cache_cases is None else config.cache_cases,
         edge_artifacts=config.edge_artifacts,
         bias_field=config.bias_field,
+        slab_cuts=config.slab_cuts,
     )
     steps_per_epoch = len(dataset) // (config.batch_size * world)
     val_cases = list(_validation_source(config)) if rank == 0 else []
@@ -423,6 +426,7 @@ def _extra_augmentation_text(config: TrainConfig) -> str:
         for name, wanted in (
             ("simulated skull-stripping rims", config.edge_artifacts),
             ("per-sequence bias fields", config.bias_field),
+            ("slab cuts", config.slab_cuts),
             (
                 f"{config.hard_negative_share:g} of patches centred on "
                 + " or ".join(HARD_NEGATIVE_KINDS[kind] for kind in config.hard_negative_kinds),
@@ -476,6 +480,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + f" --val-cases {config.val_cases} --val-every {config.val_every}"
                 + (" --edge-artifacts" if config.edge_artifacts else "")
                 + (" --bias-field" if config.bias_field else "")
+                + (" --slab-cuts" if config.slab_cuts else "")
                 + (f" --loss {config.loss}" if config.loss else "")
                 + "".join(f" --set {key}={json.dumps(value)}" for key, value in (config.model_overrides or {}).items())
                 + (f" --init {config.init}" if config.init else "")

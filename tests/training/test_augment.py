@@ -15,6 +15,7 @@ from brainseg.training.augment import (
     RandomFlip,
     RandomGamma,
     RandomRotation,
+    RandomSlabCut,
     RegionContrastStretch,
     choose_centre,
     crop_around,
@@ -255,6 +256,53 @@ def test_bias_field_p0_is_identity_and_draws_like_p1():
     assert rng_off.random() == rng_on.random()  # later transforms see the same stream whatever p is
 
 
+def test_slab_cut_empties_one_side_of_a_tilted_plane_through_the_brain():
+    images = np.zeros((4, 24, 26, 28), dtype=np.float32)
+    images[:, 2:22, 2:24, 2:26] = np.arange(1, 5, dtype=np.float32)[:, None, None, None]
+    labels = np.zeros((24, 26, 28), dtype=np.uint8)
+    labels[6:18, 6:20, 6:22] = ED
+    brain = images[0] != 0
+    cut_sides = set()
+    for seed in range(12):
+        out = RandomSlabCut(max_tilt=30.0, p=1.0)({"images": images, "labels": labels}, np.random.default_rng(seed))
+        removed = brain & (out["images"][0] == 0)
+        kept = brain & ~removed
+        assert kept.any()  # the plane passes through a brain voxel, which stays
+        assert np.all(out["images"][:, removed] == 0.0) and np.all(out["labels"][removed] == 0)
+        np.testing.assert_array_equal(out["images"][:, kept], images[:, kept])  # the rest untouched
+        np.testing.assert_array_equal(out["labels"][kept], labels[kept])
+        # Along Z every column is cut at one height, from the same end of the patch in every column ...
+        columns = np.argwhere(removed.any(axis=2) & kept.any(axis=2))
+        heights = np.full(removed.shape[:2], np.nan)
+        for x, y in columns:
+            removed_z = np.flatnonzero(removed[x, y, 2:26]) + 2
+            kept_z = np.flatnonzero(kept[x, y, 2:26]) + 2
+            below = removed_z.max() < kept_z.min()
+            assert below or removed_z.min() > kept_z.max()  # one contiguous run at one end
+            cut_sides.add(below)
+            heights[x, y] = removed_z.max() if below else removed_z.min()
+        # ... and the cut height moves by at most tan(30 degrees) per voxel in X and Y (plus rounding).
+        assert np.nanmax(np.abs(np.diff(heights, axis=0)), initial=0) <= np.tan(np.deg2rad(30)) + 1
+        assert np.nanmax(np.abs(np.diff(heights, axis=1)), initial=0) <= np.tan(np.deg2rad(30)) + 1
+    assert cut_sides == {True, False}  # cuts from below and from above
+    assert images[0, 10, 10, 10] == 1.0 and labels[10, 10, 10] == ED  # input untouched
+    axial = RandomSlabCut(max_tilt=0.0, p=1.0)({"images": images, "labels": labels}, np.random.default_rng(4))
+    removed = brain & (axial["images"][0] == 0)
+    assert removed.any() and np.array_equal(removed, np.broadcast_to(removed.any(axis=(0, 1)), removed.shape) & brain)
+    with pytest.raises(ValueError, match="max_tilt must be in"):
+        RandomSlabCut(max_tilt=90.0)
+
+
+def test_slab_cut_p0_is_identity_and_draws_like_p1():
+    sample = make_sample()
+    rng_off, rng_on = np.random.default_rng(5), np.random.default_rng(5)
+    unchanged = RandomSlabCut(p=0.0)(sample, rng_off)
+    np.testing.assert_array_equal(unchanged["images"], sample["images"])
+    np.testing.assert_array_equal(unchanged["labels"], sample["labels"])
+    RandomSlabCut(p=1.0)(sample, rng_on)
+    assert rng_off.random() == rng_on.random()
+
+
 def test_compose_is_deterministic_for_a_seed():
     sample = make_sample()
     augment = default_augmentation()
@@ -270,6 +318,7 @@ def test_compose_is_deterministic_for_a_seed():
         BrainEdgeArtifact,
         RandomBiasField,
     ]
+    assert isinstance(default_augmentation(slab_cuts=True).transforms[-1], RandomSlabCut)
 
 
 def coordinate_volume(shape) -> tuple[np.ndarray, np.ndarray]:

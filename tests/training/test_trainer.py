@@ -107,6 +107,7 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     save_checkpoint(start, tmp_path / "start")
     options = ["--model", "unet3d", "--steps", "1", "--val-every", "1", "--lr", "1e-9", "--realistic-share", "0.5"]
     options += ["--train-cases", "4", "--metastasis-share", "0.5", "--low-grade-share", "0.5", "--bias-field"]
+    options += ["--slab-cuts"]
     options += ["--tumor-probability", "0.5", "--hard-negative-share", "0.25"]
     options += ["--hard-negative-kinds", "sinus,bright-flair"]
     train(tmp_path / "tuned", cache, *options, "--init", f"local-dir:{tmp_path / 'start'}")
@@ -117,14 +118,15 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     assert "--init local-dir:" in tuned.metadata["training"]["command"]
     command = tuned.metadata["training"]["command"]
     assert "--realistic-share 0.5 --metastasis-share 0.5 --low-grade-share 0.5 " in command
-    assert " --bias-field" in command and "--edge-artifacts" not in command
+    assert " --bias-field --slab-cuts" in command and "--edge-artifacts" not in command
     assert (
         "--tumor-probability 0.5 --hard-negative-share 0.25 --hard-negative-kinds sinus,bright-flair --seed 0 "
         in command
     )
     recipe = tuned.metadata["training"]["recipe"]
     assert recipe.endswith(
-        "; augmentation beyond A.2: per-sequence bias fields, 0.25 of patches centred on sinus-like tissue or "
+        "; augmentation beyond A.2: per-sequence bias fields, slab cuts, 0.25 of patches centred on sinus-like "
+        "tissue or "
         "FLAIR-bright normal tissue"
     )
     assert "50% metastasis-like lesions, 50% non-enhancing low-grade-like" in tuned.metadata["training"]["data"]
