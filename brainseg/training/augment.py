@@ -12,7 +12,7 @@ new dict (input arrays are never modified) and draws every random number from th
 
 A.2 lists: flips per spatial axis (p = 0.5), rotations within +-15 degrees (p = 0.3), gamma
 U(0.8, 1.2) (p = 0.3), tumor-focused cropping, and contrast stretching by 1.25 (ET) and 1.2 (TC)
-(p = 0.5); :func:`default_augmentation` chains them with those values, optionally followed by two
+(p = 0.5); :func:`default_augmentation` chains them with those values, optionally followed by
 transforms of ours: :class:`BrainEdgeArtifact`, for the rims that skull stripping leaves on real scans,
 :class:`RandomBiasField`, for the coil and slab shading that real scans carry in one sequence and not another,
 and :class:`RandomSlabCut`, for the flat end of the brain where a sequence's slab ends.

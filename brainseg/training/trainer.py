@@ -419,14 +419,20 @@ def _progress(config: TrainConfig, step: int, rank: int):
     return tqdm(total=config.steps, initial=step, disable=rank != 0, desc=f"train {config.model}", unit="step")
 
 
+_OPTIONAL_AUGMENTATIONS = (
+    ("edge_artifacts", "--edge-artifacts", "simulated skull-stripping rims"),
+    ("bias_field", "--bias-field", "per-sequence bias fields"),
+    ("slab_cuts", "--slab-cuts", "slab cuts"),
+)
+"""Our augmentations beyond A.2, in card order: :class:`TrainConfig` switch, ``brainseg train`` flag, card name."""
+
+
 def _extra_augmentation_text(config: TrainConfig) -> str:
     """``; augmentation beyond A.2: ...`` naming the options of ours that a run turned on, or ''."""
     extras = [
         name
         for name, wanted in (
-            ("simulated skull-stripping rims", config.edge_artifacts),
-            ("per-sequence bias fields", config.bias_field),
-            ("slab cuts", config.slab_cuts),
+            *((name, getattr(config, field)) for field, _, name in _OPTIONAL_AUGMENTATIONS),
             (
                 f"{config.hard_negative_share:g} of patches centred on "
                 + " or ".join(HARD_NEGATIVE_KINDS[kind] for kind in config.hard_negative_kinds),
@@ -478,9 +484,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + f"--seed {config.seed}"
                 # Which step is "best" depends on the validation set and how often it is scored.
                 + f" --val-cases {config.val_cases} --val-every {config.val_every}"
-                + (" --edge-artifacts" if config.edge_artifacts else "")
-                + (" --bias-field" if config.bias_field else "")
-                + (" --slab-cuts" if config.slab_cuts else "")
+                + "".join(f" {flag}" for field, flag, _ in _OPTIONAL_AUGMENTATIONS if getattr(config, field))
                 + (f" --loss {config.loss}" if config.loss else "")
                 + "".join(f" --set {key}={json.dumps(value)}" for key, value in (config.model_overrides or {}).items())
                 + (f" --init {config.init}" if config.init else "")
