@@ -333,10 +333,9 @@ class RandomSlabCut:
         if not apply:
             return dict(sample)
         brain = _brain(sample["images"])
-        voxels = np.argwhere(brain)
-        if len(voxels) == 0:
+        centre = _voxel_at(brain, anchor)
+        if centre is None:
             return dict(sample)
-        centre = voxels[min(int(anchor * len(voxels)), len(voxels) - 1)]
         x, y, z = np.ogrid[tuple(slice(0, n) for n in brain.shape)]
         # Signed offset along the tilted normal (not unit length; only its sign matters).
         offset = (z - centre[2]) - tilts[0] * (y - centre[1]) - tilts[1] * (x - centre[0])
@@ -474,16 +473,25 @@ def choose_centre(
     kind = rng.random()
     pick = rng.random()
     if kind < tumor_probability:
-        candidates = np.flatnonzero(labels)
+        chosen = _voxel_at(labels, pick)
     elif kind < tumor_probability + hard_negative_probability and hard_negatives is not None:
-        candidates = np.flatnonzero(hard_negatives)
+        chosen = _voxel_at(hard_negatives, pick)
     else:
-        candidates = np.empty(0, np.int64)
+        chosen = None
+    chosen = chosen or _voxel_at(brain, pick) or _voxel_at(np.ones(labels.shape, dtype=bool), pick)
+    return chosen  # type: ignore[return-value]
+
+
+def _voxel_at(mask: np.ndarray, pick: float) -> tuple[int, ...] | None:
+    """The nonzero voxel of ``mask`` at fraction ``pick`` in [0, 1) of them in C order, or None if there is none.
+
+    A uniform ``pick`` makes it a uniformly random nonzero voxel (patch centres, slab-cut anchors).
+    """
+    candidates = np.flatnonzero(mask)
     if candidates.size == 0:
-        candidates = np.flatnonzero(brain)
-    index = int(pick * candidates.size) if candidates.size else int(pick * labels.size)
-    flat = int(candidates[index]) if candidates.size else index
-    return tuple(int(i) for i in np.unravel_index(flat, labels.shape))  # type: ignore[return-value]
+        return None
+    flat = int(candidates[int(pick * candidates.size)])
+    return tuple(int(i) for i in np.unravel_index(flat, mask.shape))
 
 
 def crop_around(
