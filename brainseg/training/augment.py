@@ -478,7 +478,10 @@ def choose_centre(
         chosen = _voxel_at(hard_negatives, pick)
     else:
         chosen = None
-    chosen = chosen or _voxel_at(brain, pick) or _voxel_at(np.ones(labels.shape, dtype=bool), pick)
+    if chosen is None:
+        chosen = _voxel_at(brain, pick)
+    if chosen is None:  # no brain: any voxel, without an all-True mask to search
+        chosen = tuple(int(i) for i in np.unravel_index(int(pick * labels.size), labels.shape))
     return chosen  # type: ignore[return-value]
 
 

@@ -429,18 +429,10 @@ _OPTIONAL_AUGMENTATIONS = (
 
 def _extra_augmentation_text(config: TrainConfig) -> str:
     """``; augmentation beyond A.2: ...`` naming the options of ours that a run turned on, or ''."""
-    extras = [
-        name
-        for name, wanted in (
-            *((name, getattr(config, field)) for field, _, name in _OPTIONAL_AUGMENTATIONS),
-            (
-                f"{config.hard_negative_share:g} of patches centred on "
-                + " or ".join(HARD_NEGATIVE_KINDS[kind] for kind in config.hard_negative_kinds),
-                config.hard_negative_share,
-            ),
-        )
-        if wanted
-    ]
+    extras = [name for field, _, name in _OPTIONAL_AUGMENTATIONS if getattr(config, field)]
+    if config.hard_negative_share:
+        kinds = " or ".join(HARD_NEGATIVE_KINDS[kind] for kind in config.hard_negative_kinds)
+        extras.append(f"{config.hard_negative_share:g} of patches centred on {kinds}")
     return f"; augmentation beyond A.2: {', '.join(extras)}" if extras else ""
 
 
