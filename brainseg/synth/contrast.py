@@ -186,7 +186,7 @@ def cystic_core_contrast(
     """``contrast`` with the necrotic core (class NCR) made a fluid-filled cyst, as in many metastases.
 
     Cyst fluid ranges from clear (CSF-like) to proteinaceous: on T1 and T1ce anywhere between CSF and 0.95 (T1)
-    or 0.8 (T1ce) of the brighter of grey and white matter, on T2 half to all of CSF's brightness, on FLAIR anywhere
+    or 0.8 (T1ce) of the brighter of grey and white matter, on T2 0.75 to 1 times CSF's brightness, on FLAIR anywhere
     from CSF-dark to a little above grey matter; it has little texture. In realistic contrast the rim and
     the edema are drawn wider too, since a thin rim and metastasis edema are often only mildly bright:
     ET 1.35-1.9 x WM on T1ce, edema 1.3-2.0 x WM on FLAIR and 0.72-0.95 x WM on T1 (the real AURORA
@@ -202,7 +202,7 @@ def cystic_core_contrast(
             top = (0.95 if seq == "T1" else 0.8) * tissue
             means["NCR"] = float(rng.uniform(min(csf, top), top))
         elif seq == "T2":
-            means["NCR"] = csf * float(rng.uniform(0.5, 1.0))
+            means["NCR"] = csf * float(rng.uniform(0.75, 1.0))
         else:
             means["NCR"] = float(rng.uniform(min(csf, means["GM"]), 1.3 * max(csf, means["GM"])))
         if not domain_randomized:

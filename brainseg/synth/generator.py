@@ -45,12 +45,14 @@ from brainseg.synth.tumor import (
     solid_core_weights,
 )
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 """Bumped whenever the same seed would give different arrays (v2: metastasis-like cysts widened; glioma
 cases are byte-identical to v1's; v3: the bias fields of a case's sequences share a common field; v4: solid
 non-enhancing tumor ranges up to the real-measured appearance and fills part of enhancing gliomas' enclosed
 core; v5: the dural sinuses (wider superior sagittal, confluence, transverse, straight) with the real cases'
-blood look, T1ce-bright and T2/FLAIR-dark, and no vessel drawn over tumor; labels unchanged)."""
+blood look, T1ce-bright and T2/FLAIR-dark, and no vessel drawn over tumor; labels unchanged; v6: metastasis-like
+cases larger (20-150 mL) with a larger core (25-65 %), so more large cysts, and cysts brighter on T2 (0.75-1 x CSF);
+glioma and low-grade cases are byte-identical to v5's)."""
 
 INT16_MAX = 32767
 

@@ -37,6 +37,9 @@ from brainseg.synth.fields import smooth_noise
 WHOLE_TUMOR_ML = (4.0, 150.0)
 """Range of the whole-tumor volume drawn for a case (log-uniform), all foci together."""
 
+METASTASIS_WHOLE_TUMOR_ML = (20.0, 150.0)
+"""The same for a metastasis-like case, whose cyst is only part of a core of 25-65 % of the whole tumor."""
+
 # Where a label is already set, a later focus may only overwrite it with a higher-ranked one.
 _RANK = np.array([0, 2, 1, 3], dtype=np.uint8)  # rank of internal label 0 bg, 1 NCR, 2 ED, 3 ET
 
@@ -93,14 +96,19 @@ def draw_plan(rng: np.random.Generator) -> TumorPlan:
 
 
 def metastasis_plan(rng: np.random.Generator, plan: TumorPlan) -> TumorPlan:
-    """``plan`` made metastasis-like: a round core (lobulation 0.15-0.5) of 10-50 % of the whole tumor,
+    """``plan`` made metastasis-like: a round core (lobulation 0.15-0.5) of 25-65 % of the whole tumor,
     always enhancing, with a thin rim (1-3 mm) around the necrotic or cystic centre.
 
-    Volumes, foci and mass effect stay the glioma plan's, so only the lesion's shape and make-up change.
+    The whole tumor, all foci together, is redrawn log-uniform in :data:`METASTASIS_WHOLE_TUMOR_ML` (the foci
+    keep their shares, mass effect stays the glioma plan's): with the glioma range and a core of 10-50 %,
+    only about one case in eight had a cyst over 20 mL (the real AURORA cyst is about 37 mL).
     """
+    total = float(np.exp(rng.uniform(*np.log(METASTASIS_WHOLE_TUMOR_ML))))
+    scale = total / sum(plan.whole_ml)
     return replace(
         plan,
-        core_fraction=float(rng.uniform(0.1, 0.5)),
+        whole_ml=tuple(ml * scale for ml in plan.whole_ml),
+        core_fraction=float(rng.uniform(0.25, 0.65)),
         enhancing=True,
         rim_mm=float(rng.uniform(1.0, 3.0)),
         lobulation=float(rng.uniform(0.15, 0.5)),

@@ -8,7 +8,14 @@ from scipy import ndimage as ndi
 
 from brainseg.labels import ED, ET, NCR
 from brainseg.synth.deform import CaseAnatomy
-from brainseg.synth.tumor import TumorPlan, draw_plan, grow_tumor, solid_core_weights
+from brainseg.synth.tumor import (
+    METASTASIS_WHOLE_TUMOR_ML,
+    TumorPlan,
+    draw_plan,
+    grow_tumor,
+    metastasis_plan,
+    solid_core_weights,
+)
 
 SPACING = np.ones(3)
 
@@ -71,6 +78,26 @@ def test_plan_distribution():
     assert 0.12 < np.mean([p.multifocal for p in plans]) < 0.3
     assert all(p.mass_effect == 0 for p, t in zip(plans, totals, strict=True) if t <= 20)
     assert 0.5 < np.mean([p.mass_effect > 0 for p, t in zip(plans, totals, strict=True) if t > 20]) < 0.85
+
+
+def test_metastasis_plans_are_larger_rounder_and_keep_the_foci_shares():
+    rng = np.random.default_rng(0)
+    pairs = [
+        (glioma, metastasis_plan(rng, glioma)) for glioma in (draw_plan(np.random.default_rng(s)) for s in range(400))
+    ]
+    totals = np.array([sum(m.whole_ml) for _, m in pairs])
+    low, high = METASTASIS_WHOLE_TUMOR_ML
+    assert low <= totals.min() < 1.1 * low and 0.9 * high < totals.max() <= high
+    # Log-uniform: the median near the geometric mean, and (at a third of it in the cyst) many large cysts.
+    assert np.median(totals) == pytest.approx(np.sqrt(low * high), rel=0.15)
+    cores = np.array([m.core_fraction for _, m in pairs])
+    assert 0.25 <= cores.min() < 0.27 and 0.63 < cores.max() <= 0.65
+    assert np.mean(totals * cores > 30) > 0.3
+    for glioma, metastasis in pairs:
+        assert metastasis.enhancing and metastasis.cystic_core and metastasis.lobulation < 0.5
+        shares = np.array(metastasis.whole_ml) / sum(metastasis.whole_ml)
+        assert shares == pytest.approx(np.array(glioma.whole_ml) / sum(glioma.whole_ml))
+        assert metastasis.mass_effect == glioma.mass_effect
 
 
 @pytest.mark.parametrize("share", [0.0, 0.3, 0.8, 1.0])
