@@ -4,6 +4,7 @@ A run is a folder::
 
     RUN_DIR/
       train_config.json         what was asked (the command's options)
+      init.json                 with --init: the starting checkpoint's source, sha256 and own training record
       metrics.jsonl             one line per logged step and per validation
       curves.html, curves.png   loss and validation Dice against step
       checkpoints/last/         Hub-layout checkpoint + training_state.pt (optimizer, schedule, step): resumable
@@ -30,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from brainseg.errors import BrainSegError
-from brainseg.hub import load_checkpoint, save_checkpoint
+from brainseg.hub import LoadedCheckpoint, load_checkpoint, save_checkpoint
 from brainseg.inference import logits_to_labels, predict_volume
 from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.losses import create_loss
@@ -46,6 +47,7 @@ from brainseg.training.recipe import DIV_FACTOR, INITIAL_LR, RECIPES, build_opti
 from brainseg.training.tasks import TrainingStep
 
 STATE_FILE = "training_state.pt"
+INIT_FILE = "init.json"
 
 
 DEFAULT_CACHE_CASES = 64
@@ -251,14 +253,16 @@ def train(config: TrainConfig) -> dict:
     rng = np.random.default_rng(config.seed + rank)
 
     model = _create_model(config).to(device)
+    started_from = None
     if config.init:
-        start = load_checkpoint(config.init).model
-        if (start.config.variant, start.config.size) != (config.model, config.size):
+        start = load_checkpoint(config.init)
+        if (start.model.config.variant, start.model.config.size) != (config.model, config.size):
             raise BrainSegError(
-                f"--init {config.init}: a {start.config.variant} ({start.config.size}) checkpoint, "
+                f"--init {config.init}: a {start.model.config.variant} ({start.model.config.size}) checkpoint, "
                 f"not {config.model} ({config.size})"
             )
-        model.load_state_dict(start.state_dict())
+        model.load_state_dict(start.model.state_dict())
+        started_from = _started_from(run_dir, start)
     optimizer, scheduler = build_optimizer(model, config.steps, config.peak_lr)
     ema = WeightAverage(model, config.ema) if config.ema else None
     step, best, earlier_seconds = 0, -1.0, 0.0
@@ -285,6 +289,8 @@ def train(config: TrainConfig) -> dict:
     elif rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "train_config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+        if started_from is not None:
+            (run_dir / INIT_FILE).write_text(json.dumps(started_from, indent=2) + "\n")
     model.train()
     step_module = TrainingStep(model, recipe, create_loss(recipe.loss, batch=recipe.batch_dice))
     # Unused parameters exist: e.g. clip-unet3d's tumor-type head when the recipe gives it no weight.
@@ -350,7 +356,7 @@ def train(config: TrainConfig) -> dict:
                     last_val = validate(saved, val_cases, device)
                     append_row(run_dir, {"step": step, "val": last_val})
                     seconds = earlier_seconds + time.perf_counter() - started
-                    metadata = _metadata(config, step, seconds, last_val, device)
+                    metadata = _metadata(config, step, seconds, last_val, device, started_from)
                     mean = float(np.mean(list(last_val.values())))
                     if mean > best:
                         best = mean
@@ -436,7 +442,22 @@ def _extra_augmentation_text(config: TrainConfig) -> str:
     return f"; augmentation beyond A.2: {', '.join(extras)}" if extras else ""
 
 
-def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device: torch.device) -> dict:
+def _started_from(run_dir: Path, start: LoadedCheckpoint) -> dict:
+    """Provenance of an ``--init`` checkpoint: ``source``, weights ``sha256`` and its own ``training`` record
+    (which holds its own ``init`` in turn, so a card shows the whole chain of fine-tunes).
+
+    A resumed run keeps what it was first started from (``RUN_DIR/init.json``): by then ``--init`` may name
+    something else, e.g. a bundled checkpoint since replaced by this run's own export.
+    """
+    recorded = run_dir / INIT_FILE
+    if recorded.is_file() and (run_dir / "checkpoints" / "last" / STATE_FILE).is_file():
+        return json.loads(recorded.read_text())
+    return {"source": start.source, "sha256": start.sha256, "training": start.metadata.get("training")}
+
+
+def _metadata(
+    config: TrainConfig, step: int, seconds: float, val: dict, device: torch.device, started_from: dict | None = None
+) -> dict:
     hardware = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
@@ -482,6 +503,7 @@ def _metadata(config: TrainConfig, step: int, seconds: float, val: dict, device:
                 + (f" --init {config.init}" if config.init else "")
                 + (f" --ema {config.ema:g}" if config.ema else "")
             ),
+            **({"init": started_from} if started_from is not None else {}),
         },
         "metrics": {"validation": f"{config.val_cases} fixed synthetic cases (realistic contrast)", "dice": val},
     }

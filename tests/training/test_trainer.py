@@ -141,6 +141,30 @@ def test_init_fine_tunes_from_a_checkpoint_and_refuses_another_variant(tmp_path,
     assert "a msfen (demo) checkpoint, not unet3d (demo)" in result.stderr
 
 
+def test_init_records_the_chain_of_fine_tunes_and_a_resume_keeps_it(tmp_path, cache):
+    options = ["--model", "unet3d", "--steps", "2", "--val-every", "1", "--lr", "1e-9"]
+    train(tmp_path / "first", cache, *options)
+    first = load_checkpoint(f"local-dir:{tmp_path / 'first' / 'checkpoints' / 'last'}")
+    start = tmp_path / "exported"
+    shutil.copytree(tmp_path / "first" / "checkpoints" / "last", start)
+    train(tmp_path / "second", cache, *options, "--stop-after", "1", "--init", f"local-dir:{start}")
+    # The start is replaced (as when a fine-tune is exported over the bundled checkpoint it began from);
+    # the resumed run still names what it really started from.
+    save_checkpoint(create("unet3d", "demo"), start)
+    train(tmp_path / "second", cache, *options, "--init", f"local-dir:{start}")
+    second = tmp_path / "second" / "checkpoints" / "last"
+    init = load_checkpoint(f"local-dir:{second}").metadata["training"]["init"]
+    assert init["source"] == f"local-dir:{start}" and init["sha256"] == first.sha256
+    assert init["sha256"] != load_checkpoint(f"local-dir:{start}").sha256
+    assert init["training"] == first.metadata["training"] and "init" not in init["training"]
+    # A third stage nests the second's record, whose own init is the first: the card shows the chain.
+    train(tmp_path / "third", cache, *options, "--steps", "1", "--init", f"local-dir:{second}")
+    third = load_checkpoint(f"local-dir:{tmp_path / 'third' / 'checkpoints' / 'last'}").metadata["training"]
+    assert third["init"]["training"]["init"]["sha256"] == first.sha256
+    card = (tmp_path / "third" / "checkpoints" / "last" / "README.md").read_text()
+    assert card.count(json.dumps(first.metadata["training"]["command"])) == 1 and card.count("--init local-dir:") == 2
+
+
 def test_ablation_and_loss_options_change_the_model_and_the_recipe(tmp_path, cache):
     options = ["--model", "clip-unet3d", "--steps", "1", "--val-every", "1", "--loss", "tversky"]
     train(tmp_path / "ablated", cache, *options, "--set", "pixel_fusion=false", "--set", "semantic_attention=false")
