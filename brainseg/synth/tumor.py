@@ -17,8 +17,8 @@ where there is brain around it.
 What the core looks like is drawn separately (:func:`solid_core_weights`): label NCR covers both necrosis
 and solid non-enhancing tumor, which look different on every sequence.
 
-:func:`metastasis_plan` turns a glioma plan into a metastasis-like one: rounder foci with a thin,
-always-enhancing rim around a cystic or necrotic centre and relatively more edema (like the AURORA case);
+:func:`metastasis_plan` turns a glioma plan into a metastasis-like one: larger, rounder foci with a thin,
+always-enhancing rim around a cystic or necrotic centre (like the AURORA case);
 :func:`low_grade_plan` into a non-enhancing (low-grade-like) one.
 """
 

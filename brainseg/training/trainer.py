@@ -253,6 +253,8 @@ def train(config: TrainConfig) -> dict:
     rng = np.random.default_rng(config.seed + rank)
 
     model = _create_model(config).to(device)
+    last_dir = run_dir / "checkpoints" / "last"
+    resuming = (last_dir / STATE_FILE).is_file()
     started_from = None
     if config.init:
         start = load_checkpoint(config.init)
@@ -262,12 +264,11 @@ def train(config: TrainConfig) -> dict:
                 f"not {config.model} ({config.size})"
             )
         model.load_state_dict(start.model.state_dict())
-        started_from = _started_from(run_dir, start)
+        started_from = _started_from(start, run_dir / INIT_FILE if resuming else None)
     optimizer, scheduler = build_optimizer(model, config.steps, config.peak_lr)
     ema = WeightAverage(model, config.ema) if config.ema else None
     step, best, earlier_seconds = 0, -1.0, 0.0
-    last_dir = run_dir / "checkpoints" / "last"
-    if (last_dir / STATE_FILE).is_file():
+    if resuming:
         state = torch.load(last_dir / STATE_FILE, map_location=device, weights_only=False)
         if "model" in state:  # an averaged run: the checkpoint holds the average, the state the trained weights
             model.load_state_dict(state["model"])
@@ -442,15 +443,14 @@ def _extra_augmentation_text(config: TrainConfig) -> str:
     return f"; augmentation beyond A.2: {', '.join(extras)}" if extras else ""
 
 
-def _started_from(run_dir: Path, start: LoadedCheckpoint) -> dict:
+def _started_from(start: LoadedCheckpoint, recorded: Path | None) -> dict:
     """Provenance of an ``--init`` checkpoint: ``source``, weights ``sha256`` and its own ``training`` record
     (which holds its own ``init`` in turn, so a card shows the whole chain of fine-tunes).
 
-    A resumed run keeps what it was first started from (``RUN_DIR/init.json``): by then ``--init`` may name
-    something else, e.g. a bundled checkpoint since replaced by this run's own export.
+    A resumed run passes its ``RUN_DIR/init.json`` as ``recorded`` and keeps what it was first started from:
+    by then ``--init`` may name something else, e.g. a bundled checkpoint since replaced by this run's export.
     """
-    recorded = run_dir / INIT_FILE
-    if recorded.is_file() and (run_dir / "checkpoints" / "last" / STATE_FILE).is_file():
+    if recorded is not None and recorded.is_file():
         return json.loads(recorded.read_text())
     return {"source": start.source, "sha256": start.sha256, "training": start.metadata.get("training")}
 
