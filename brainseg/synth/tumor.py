@@ -79,9 +79,14 @@ class TumorPlan:
         return 0.0 if self.cystic_core else None
 
 
+def log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    """A value drawn log-uniform between ``bounds`` (one ``rng.uniform`` draw)."""
+    return float(np.exp(rng.uniform(*np.log(bounds))))
+
+
 def draw_plan(rng: np.random.Generator) -> TumorPlan:
     """Draw tumor parameters: 80 % enhancing, 20 % multifocal, mass effect in 70 % of tumors over 20 mL."""
-    total = float(np.exp(rng.uniform(*np.log(WHOLE_TUMOR_ML))))
+    total = log_uniform(rng, WHOLE_TUMOR_ML)
     enhancing = bool(rng.random() < 0.8)
     n_foci = int(rng.choice([1, 2, 3], p=[0.8, 0.14, 0.06]))
     if n_foci == 1:
@@ -103,7 +108,7 @@ def metastasis_plan(rng: np.random.Generator, plan: TumorPlan) -> TumorPlan:
     keep their shares, mass effect stays the glioma plan's): with the glioma range and a core of 10-50 %,
     only about one case in eight had a cyst over 20 mL (the real AURORA cyst is about 37 mL).
     """
-    total = float(np.exp(rng.uniform(*np.log(METASTASIS_WHOLE_TUMOR_ML))))
+    total = log_uniform(rng, METASTASIS_WHOLE_TUMOR_ML)
     scale = total / sum(plan.whole_ml)
     return replace(
         plan,
