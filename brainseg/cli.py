@@ -356,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         action="append",
         metavar="FIELD=VALUE",
-        help="change a model-config field from the size's JSON (ablations, e.g. pixel_fusion=false); repeatable",
+        help="change a model-config field from the size's JSON (ablations, e.g. pixel_fusion=false; a nested "
+        "field with a dot, e.g. text.frozen=false); repeatable",
     )
     train.add_argument("--init", help="start from this checkpoint's weights (fine-tuning), e.g. local-dir:RUN/best")
     train.add_argument("--stop-after", type=int, help="train at most N steps now; the same command continues")

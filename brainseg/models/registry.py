@@ -66,13 +66,23 @@ def list_sizes(name: str) -> list[str]:
 
 
 def load_config(name: str, size: str = "demo", **overrides: Any) -> ModelConfig:
-    """Read ``configs/<name>/<size>.json`` into the variant's config dataclass, with field overrides."""
+    """Read ``configs/<name>/<size>.json`` into the variant's config dataclass, with field overrides.
+
+    An override key may name a field of a nested config with a dot: ``{"text.frozen": False}``.
+    """
     variant = get_variant(name)
     path = CONFIG_DIR / name / f"{size}.json"
     if not path.is_file():
         raise ModelConfigError(f"model {name!r} has no size {size!r}; sizes: {', '.join(list_sizes(name))}")
     values = json.loads(path.read_text())
-    values.update(overrides)
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        owner = values
+        for parent in parents:
+            if not isinstance(owner.get(parent), dict):
+                raise ModelConfigError(f"{path.name} of {name}: override {key!r} needs {parent!r} written out there")
+            owner = owner[parent]
+        owner[leaf] = value
     return variant.config_class.from_dict(values)
 
 

@@ -389,18 +389,25 @@ def train(config: TrainConfig) -> dict:
 
 
 def _create_model(config: TrainConfig) -> SegmentationModel:
-    """The variant at its size, with ``model_overrides`` checked against the JSON's fields and value types."""
+    """The variant at its size, with ``model_overrides`` checked against the JSON's fields and value types.
+
+    A key may name a field of a nested config with a dot, e.g. ``text.frozen``.
+    """
     overrides = config.model_overrides or {}
     if not overrides:
         return create(config.model, config.size)
     base = load_config(config.model, config.size)
-    for field, value in overrides.items():
-        if not hasattr(base, field):
-            known = ", ".join(sorted(f.name for f in fields(base)))
-            raise BrainSegError(f"--set {field}: {config.model} has no config field {field!r}; fields: {known}")
-        default = getattr(base, field)
+    for key, value in overrides.items():
+        owner, *path = key.split(".")
+        default = base
+        for field in (owner, *path):
+            if not is_dataclass(default) or not hasattr(default, field):
+                known = ", ".join(sorted(f.name for f in fields(default))) if is_dataclass(default) else "none"
+                raise BrainSegError(f"--set {key}: {config.model} has no config field {key!r}; fields: {known}")
+            default = getattr(default, field)
         if is_dataclass(default):
-            raise BrainSegError(f"--set {field}: a nested config; write a size JSON for changes there")
+            known = ", ".join(f"{key}.{f.name}" for f in fields(default))
+            raise BrainSegError(f"--set {key}: a nested config; set one of its fields: {known}")
         expected = type(default)
         matches = (
             default is None
@@ -409,7 +416,7 @@ def _create_model(config: TrainConfig) -> SegmentationModel:
         )
         if not matches:
             raise BrainSegError(
-                f"--set {field}={json.dumps(value)}: expected a value of type {expected.__name__}, "
+                f"--set {key}={json.dumps(value)}: expected a value of type {expected.__name__}, "
                 f"like {json.dumps(default)}"
             )
     return create(config.model, config.size, **overrides)

@@ -167,19 +167,23 @@ def test_init_records_the_chain_of_fine_tunes_and_a_resume_keeps_it(tmp_path, ca
 
 def test_ablation_and_loss_options_change_the_model_and_the_recipe(tmp_path, cache):
     options = ["--model", "clip-unet3d", "--steps", "1", "--val-every", "1", "--loss", "tversky"]
-    train(tmp_path / "ablated", cache, *options, "--set", "pixel_fusion=false", "--set", "semantic_attention=false")
+    sets = ["--set", "pixel_fusion=false", "--set", "semantic_attention=false", "--set", "text.frozen=true"]
+    train(tmp_path / "ablated", cache, *options, *sets)
     ablated = load_checkpoint(f"local-dir:{tmp_path / 'ablated' / 'checkpoints' / 'last'}")
     assert not ablated.model.config.pixel_fusion and not ablated.model.config.semantic_attention
     assert ablated.model.config.semantic_guidance  # untouched fields keep the size's JSON
+    assert ablated.model.config.text.frozen and not ablated.model.config.visual.frozen  # a dotted key: one field
     full_keys = set(create("clip-unet3d", "demo").state_dict())
     assert set(ablated.model.state_dict()) < full_keys  # the fusion and attention modules are gone
     training = ablated.metadata["training"]
     assert "--loss tversky" in training["command"] and "loss tversky" in training["recipe"]
-    assert "--set pixel_fusion=false --set semantic_attention=false" in training["command"]
+    assert "--set pixel_fusion=false --set semantic_attention=false --set text.frozen=true" in training["command"]
     for bad, message in [
         (["--set", "pixel_fusion=0"], "error: --set pixel_fusion=0: expected a value of type bool, like true"),
         (["--set", "pixel_fusion"], "error: --set 'pixel_fusion': expected FIELD=VALUE"),
         (["--set", "no_such_field=1"], "error: --set no_such_field: clip-unet3d has no config field"),
+        (["--set", "text.no_such_field=1"], "error: --set text.no_such_field: clip-unet3d has no config field"),
+        (["--set", "text=1"], "error: --set text: a nested config; set one of its fields: text.kind,"),
         (["--loss", "no-such-loss"], "error: --loss no-such-loss: unknown loss 'no-such-loss'; valid losses: dice"),
         (["--metastasis-share", "1.5"], "error: --metastasis-share must be in [0, 1], got 1.5"),
         (
