@@ -118,6 +118,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if args.pretrain_text < 0:
+        raise UsageError(f"--pretrain-text must be at least 0, got {args.pretrain_text}")
     config = TrainConfig(
         model=args.model,
         size=args.size,
@@ -143,6 +145,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         ema=args.ema,
         init=args.init,
+        pretrain_text=args.pretrain_text,
         edge_artifacts=args.edge_artifacts,
         bias_field=args.bias_field,
         slab_cuts=args.slab_cuts,
@@ -360,6 +363,14 @@ def build_parser() -> argparse.ArgumentParser:
         "field with a dot, e.g. text.frozen=false); repeatable",
     )
     train.add_argument("--init", help="start from this checkpoint's weights (fine-tuning), e.g. local-dir:RUN/best")
+    train.add_argument(
+        "--pretrain-text",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="first train the model's text encoder STEPS steps to name each prompt's region, standing in for a "
+        "pretrained encoder (e.g. 200; default: 0, none)",
+    )
     train.add_argument("--stop-after", type=int, help="train at most N steps now; the same command continues")
     train.add_argument(
         "--ema",

@@ -5,6 +5,7 @@ A run is a folder::
     RUN_DIR/
       train_config.json         what was asked (the command's options)
       init.json                 with --init: the starting checkpoint's source, sha256 and own training record
+      text_pretraining.json     with --pretrain-text: its steps, last loss and the region probe's accuracy
       metrics.jsonl             one line per logged step and per validation
       curves.html, curves.png   loss and validation Dice against step
       checkpoints/last/         Hub-layout checkpoint + training_state.pt (optimizer, schedule, step): resumable
@@ -38,6 +39,7 @@ from brainseg.losses import create_loss
 from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.models import SegmentationModel, create
 from brainseg.models.registry import load_config
+from brainseg.models.text_encoders import TextEncoder
 from brainseg.preprocess.coverage import normalize_covered
 from brainseg.training.augment import DEFAULT_HARD_NEGATIVE_KINDS, HARD_NEGATIVE_KINDS, check_hard_negative_kinds
 from brainseg.training.averaging import WeightAverage
@@ -45,9 +47,11 @@ from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, 
 from brainseg.training.logbook import append_row, truncate_after, write_curves
 from brainseg.training.recipe import DIV_FACTOR, INITIAL_LR, RECIPES, build_optimizer
 from brainseg.training.tasks import TrainingStep
+from brainseg.training.text_pretraining import pretrain_text_encoder
 
 STATE_FILE = "training_state.pt"
 INIT_FILE = "init.json"
+TEXT_PRETRAINING_FILE = "text_pretraining.json"
 
 
 DEFAULT_CACHE_CASES = 64
@@ -93,6 +97,9 @@ class TrainConfig:
         init: start from this checkpoint's weights (any source ``load_checkpoint`` takes); its variant and
             size must be the run's. The schedule, optimizer and data start afresh.
         stop_after: train at most this many steps now (checkpointing at the end), e.g. to fit a time box.
+        pretrain_text: before segmentation training, train the model's text encoder this many steps to name
+            each prompt's region (:mod:`brainseg.training.text_pretraining`), standing in for a pretrained
+            encoder; 0: none. Not repeated on resume.
         ema: decay of an exponential moving average of the weights (e.g. 0.999, a horizon of ~1000 steps);
             validation and checkpoints then use the average, which smooths the step-to-step swings of a
             small-batch run. None trains and saves the weights themselves.
@@ -131,6 +138,7 @@ class TrainConfig:
     init: str | None = None  # a checkpoint source to start from instead of random weights (fine-tuning)
     stop_after: int | None = None  # stop this session after so many steps; rerun the command to continue
     ema: float | None = None  # weight moving-average decay; None: no averaging
+    pretrain_text: int = 0  # text-encoder steps on the region vocabulary before segmentation training
 
 
 def _distributed() -> tuple[int, int]:
@@ -265,6 +273,11 @@ def train(config: TrainConfig) -> dict:
             )
         model.load_state_dict(start.model.state_dict())
         started_from = _started_from(start, run_dir / INIT_FILE if resuming else None)
+    if config.pretrain_text and not resuming:  # a resumed run's weights already hold it
+        text_pretraining = pretrain_text_encoder(_text_encoder(model, config), config.pretrain_text, config.seed)
+        if rank == 0:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / TEXT_PRETRAINING_FILE).write_text(json.dumps(text_pretraining) + "\n")
     optimizer, scheduler = build_optimizer(model, config.steps, config.peak_lr)
     ema = WeightAverage(model, config.ema) if config.ema else None
     step, best, earlier_seconds = 0, -1.0, 0.0
@@ -422,6 +435,13 @@ def _create_model(config: TrainConfig) -> SegmentationModel:
     return create(config.model, config.size, **overrides)
 
 
+def _text_encoder(model: SegmentationModel, config: TrainConfig) -> TextEncoder:
+    encoder = getattr(model, "text_encoder", None)
+    if encoder is None:
+        raise BrainSegError(f"--pretrain-text: {config.model} ({config.size}) has no text encoder")
+    return encoder
+
+
 def _overrides_text(config: TrainConfig) -> str:
     overrides = config.model_overrides or {}
     return "".join(f", {key}={json.dumps(value)}" for key, value in overrides.items())
@@ -483,6 +503,11 @@ def _metadata(
                 f"patch {config.patch_size}^3{_overrides_text(config)}"
                 + (f"; weights: moving average, decay {config.ema:g}" if config.ema else "")
                 + _extra_augmentation_text(config)
+                + (
+                    f"; text encoder first trained {config.pretrain_text} steps to name each prompt's region"
+                    if config.pretrain_text
+                    else ""
+                )
             ),
             "steps": step,
             "seconds": round(seconds, 1),
@@ -508,6 +533,7 @@ def _metadata(
                 + (f" --loss {config.loss}" if config.loss else "")
                 + "".join(f" --set {key}={json.dumps(value)}" for key, value in (config.model_overrides or {}).items())
                 + (f" --init {config.init}" if config.init else "")
+                + (f" --pretrain-text {config.pretrain_text}" if config.pretrain_text else "")
                 + (f" --ema {config.ema:g}" if config.ema else "")
             ),
             **({"init": started_from} if started_from is not None else {}),

@@ -210,6 +210,31 @@ def test_ablation_and_loss_options_change_the_model_and_the_recipe(tmp_path, cac
     assert not (tmp_path / "bad").exists()
 
 
+def test_pretrain_text_stands_in_for_a_pretrained_encoder_and_is_recorded(tmp_path, cache):
+    options = ["--model", "film-unet2d", "--steps", "1", "--val-every", "1", "--pretrain-text", "60"]
+    train(tmp_path / "run", cache, *options)
+    run = tmp_path / "run"
+    record = json.loads((run / "text_pretraining.json").read_text())
+    assert record["steps"] == 60 and record["accuracy"] >= 0.95, record
+    loaded = load_checkpoint(f"local-dir:{run / 'checkpoints' / 'last'}")
+    with torch.no_grad():
+        embeddings = torch.nn.functional.normalize(
+            loaded.model.text_encoder(["segment the tumor core", "segment the enhancing tumor"]), dim=1
+        )
+    assert float(embeddings[0] @ embeddings[1]) < 0.5  # a random encoder gives these two cosine ~0.98
+    assert loaded.model.config.text.frozen  # frozen again for segmentation training, as the paper's BERT
+    training = loaded.metadata["training"]
+    assert "--pretrain-text 60" in training["command"]
+    assert "text encoder first trained 60 steps to name each prompt's region" in training["recipe"]
+    command = [sys.executable, "-m", "brainseg.cli", "train", "--model", "unet3d", "--pretrain-text", "5"]
+    result = subprocess.run(
+        [*command, "--out", str(tmp_path / "bad"), "--cache", str(cache), *TINY], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stderr.strip() == "error: --pretrain-text: unet3d (demo) has no text encoder"
+    assert not (tmp_path / "bad").exists()
+
+
 def test_epoch_order_is_seeded_and_split_across_processes():
     everything = epoch_indices(10, epoch=0, seed=3, rank=0, world=1)
     assert sorted(everything) == list(range(10))
