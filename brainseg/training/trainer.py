@@ -411,9 +411,8 @@ def _create_model(config: TrainConfig) -> SegmentationModel:
         return create(config.model, config.size)
     base = load_config(config.model, config.size)
     for key, value in overrides.items():
-        owner, *path = key.split(".")
         default = base
-        for field in (owner, *path):
+        for field in key.split("."):
             if not is_dataclass(default) or not hasattr(default, field):
                 known = ", ".join(sorted(f.name for f in fields(default))) if is_dataclass(default) else "none"
                 raise BrainSegError(f"--set {key}: {config.model} has no config field {key!r}; fields: {known}")
