@@ -68,7 +68,7 @@ def segresnet_seconds(case: Path, device: str) -> tuple[float, tuple[int, ...]]:
     """One forward of the MONAI BraTS bundle's SegResNet on the case (z-scored, padded to 16); (seconds, shape)."""
     from monai.networks.nets import SegResNet
 
-    from brainseg.inference.predict import pad_spatial
+    from brainseg.inference.forward import pad_spatial
     from brainseg.io import load_case
     from brainseg.preprocess.normalize import normalize
 

@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 
 from brainseg.io import load_case
-from brainseg.ui.callbacks import Display, move_cursor, open_case
 from brainseg.ui.examples import prepare
+from brainseg.ui.viewer import Display, move_cursor, open_case
 from brainseg.viz import PLANES, ViewOptions
 
 TARGET_MS = 100.0

@@ -180,8 +180,8 @@ def _model_overrides(pairs: list[str]) -> dict | None:
 
 
 def _cmd_evaluate_model(args: argparse.Namespace) -> int:
+    from brainseg.evaluation.model_table import evaluate_model, format_table, save_table, test_cases
     from brainseg.inference.postprocess import MIN_COMPONENT_FRACTION, MIN_ENHANCING_ML
-    from brainseg.training.evaluate_model import evaluate_model, format_table, save_table, test_cases
 
     if not args.model and not args.checkpoint:
         raise UsageError("give --model NAME (a bundled checkpoint) or --checkpoint SOURCE")

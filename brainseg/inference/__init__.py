@@ -1,12 +1,12 @@
 """Inference: run a variant over a whole case and turn its outputs into labels.
 
 :mod:`brainseg.inference.segmenter` is the user-facing lifecycle (``Segmenter``, ``get_segmenter``);
-:mod:`brainseg.inference.predict` the bare network-over-a-volume step the trainer uses as well.
+:mod:`brainseg.inference.forward` the bare network-over-a-volume step the trainer uses as well.
 """
 
 from typing import Any
 
-from brainseg.inference.predict import REGION_PROMPTS, logits_to_labels, pad_spatial, predict_volume
+from brainseg.inference.forward import REGION_PROMPTS, logits_to_labels, pad_spatial, predict_volume
 
 _LAZY = {"DEFAULT_MODEL", "Segmentation", "Segmenter", "get_segmenter"}
 

@@ -19,7 +19,7 @@ from brainseg import __version__
 from brainseg.errors import LabelConventionError
 from brainseg.hub import file_sha256
 from brainseg.io import Case, write_segmentation
-from brainseg.io.writer import input_grid_image
+from brainseg.io.segmentation_writer import input_grid_image
 from brainseg.labels import OUTPUT_CONVENTIONS, REGION_NAMES, get_convention, region_mask
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ How a prompt is used: it is read by :func:`brainseg.text.interpret_prompt` into 
 prompt raises :class:`PromptRefused` before anything runs). The networks are then run as they were trained:
 3D variants and ``sam-dmif`` answer WT, TC and ET at once (clip-unet3d with its default description, the one
 it was trained with); the prompted ``film-unet2d`` is asked each region with its canonical prompt
-(:data:`brainseg.inference.predict.REGION_PROMPTS`). So the network's answer does not depend on the prompt's
+(:data:`brainseg.inference.forward.REGION_PROMPTS`). So the network's answer does not depend on the prompt's
 wording, and a second prompt on the same case reuses everything: normalization, network outputs, labels.
 The prompt decides the target regions: which regions the written segmentation keeps, and which attention
 map :meth:`Segmentation.prompt_attention` shows.
@@ -35,6 +35,7 @@ import torch
 
 from brainseg.hub import load_checkpoint
 from brainseg.inference.device import InferenceError, precision_name, resolve_device
+from brainseg.inference.passes import PassOutput, RunConfig, describe_run, run_passes
 from brainseg.inference.postprocess import (
     MIN_COMPONENT_FRACTION,
     MIN_ENHANCING_ML,
@@ -46,7 +47,6 @@ from brainseg.inference.postprocess import (
 )
 from brainseg.inference.report import build_report, write_outputs
 from brainseg.inference.result import Segmentation, no_prompt_interpretation
-from brainseg.inference.runner import PassOutput, RunConfig, describe_run, run_passes
 from brainseg.inference.zerogpu import gpu_entry
 from brainseg.io import Case
 from brainseg.io.naming import SEQUENCES

@@ -4,8 +4,8 @@ from brainseg.io.case import Case, SourceInfo, load_case, require_same_grid
 from brainseg.io.naming import SEQUENCES
 from brainseg.io.nifti import MAX_VOXELS, Volume, read_volume
 from brainseg.io.orientation import CanonicalFrame
+from brainseg.io.segmentation_writer import segmentation_image, write_segmentation
 from brainseg.io.summary import case_summary, format_summary, region_volumes_ml
-from brainseg.io.writer import segmentation_image, write_segmentation
 
 __all__ = [
     "MAX_VOXELS",

@@ -16,10 +16,10 @@ Example::
 See ``docs/synthetic-vs-real.md`` for how the cases compare with real BraTS and AURORA images.
 """
 
+from brainseg.synth.brats_folders import FILE_SUFFIXES, case_id_for, write_case, write_cases
 from brainseg.synth.contrast import SEQUENCES
 from brainseg.synth.generator import GENERATOR_VERSION, LESIONS, SyntheticCase, generate_case
 from brainseg.synth.space import BRATS_SHAPE, brats_affine
-from brainseg.synth.writer import FILE_SUFFIXES, case_id_for, write_case, write_cases
 
 __all__ = [
     "BRATS_SHAPE",

@@ -3,7 +3,7 @@
 The pieces, in order: anatomy (:mod:`~brainseg.synth.anatomy`) -> random affine + elastic warp onto the
 BraTS grid (:mod:`~brainseg.synth.deform`) -> tumor plan, center and optional mass effect, then tumor
 growth (:mod:`~brainseg.synth.tumor`) -> per-sequence contrast (:mod:`~brainseg.synth.contrast`) ->
-image formation (:mod:`~brainseg.synth.render`).
+image formation (:mod:`~brainseg.synth.image_formation`).
 
 Randomness comes from five independent streams spawned from the seed (geometry, tumor, appearance,
 noise, lesion kind), so changing how one part draws its numbers does not reshuffle the others. A
@@ -31,7 +31,7 @@ from brainseg.synth.deform import (
     resample_anatomy,
 )
 from brainseg.synth.fields import smooth_noise
-from brainseg.synth.render import BIAS_SCALE_MM, render_sequence, tumor_weights, vessel_map
+from brainseg.synth.image_formation import BIAS_SCALE_MM, render_sequence, tumor_weights, vessel_map
 from brainseg.synth.space import BRATS_SHAPE, brats_affine, check_shape, voxel_spacing
 from brainseg.synth.tumor import (
     TumorPlan,

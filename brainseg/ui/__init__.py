@@ -1,8 +1,8 @@
 """The Gradio app: :func:`create_app` builds it, :func:`launch` serves it.
 
-Modules: :mod:`~brainseg.ui.callbacks` (viewing: load, move, overlays), :mod:`~brainseg.ui.segmentation`
+Modules: :mod:`~brainseg.ui.viewer` (viewing: load, move, overlays), :mod:`~brainseg.ui.segmentation`
 (a run and its panels), :mod:`~brainseg.ui.review` (accept / reject, export), :mod:`~brainseg.ui.api`
-(the ``/segment`` endpoint), :mod:`~brainseg.ui.models` (variants and their checkpoints; the
+(the ``/segment`` endpoint), :mod:`~brainseg.ui.model_menu` (variants and their checkpoints; the
 ``BRAINSEG_MODEL_SOURCES`` variable), :mod:`~brainseg.ui.examples`; the Gradio side in
 :mod:`~brainseg.ui.layout`, :mod:`~brainseg.ui.widgets` and :mod:`~brainseg.ui.app`.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from brainseg.io import load_case
 from brainseg.models import ModelConfigError, get_variant
 from brainseg.text.prompts import interpret_prompt
-from brainseg.ui.models import DEFAULT_MODEL, ModelChoice
+from brainseg.ui.model_menu import DEFAULT_MODEL, ModelChoice
 from brainseg.ui.segmentation import Progress, SegmenterFactory, default_segmenters, prompt_or_none
 
 
@@ -35,7 +35,7 @@ def segment_files(
         model: a variant name from ``choices``; None or empty for :data:`DEFAULT_MODEL`.
         prompt: free text, or None / empty for every region.
         out_dir: folder for the two files.
-        choices: the app's models (:func:`brainseg.ui.models.model_choices`).
+        choices: the app's models (:func:`brainseg.ui.model_menu.model_choices`).
 
     Returns:
         (path of the segmentation NIfTI, the report as a dict: ``report["regions"][R]["volume_ml"]``).

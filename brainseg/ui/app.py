@@ -1,4 +1,4 @@
-"""The Gradio app: layout and wiring only; behaviour lives in :mod:`brainseg.ui.callbacks`,
+"""The Gradio app: layout and wiring only; behaviour lives in :mod:`brainseg.ui.viewer`,
 :mod:`brainseg.ui.segmentation`, :mod:`brainseg.ui.review` and :mod:`brainseg.ui.api`.
 
 Named API endpoints (for ``gradio_client``):
@@ -9,7 +9,7 @@ Named API endpoints (for ``gradio_client``):
 * ``/move_axial``, ``/move_coronal``, ``/move_sagittal`` (undocumented): re-render at a cursor.
 
 Checkpoints: every registered variant is offered; where its checkpoint comes from is set by the
-environment variable ``BRAINSEG_MODEL_SOURCES`` (see :mod:`brainseg.ui.models`). Errors: a
+environment variable ``BRAINSEG_MODEL_SOURCES`` (see :mod:`brainseg.ui.model_menu`). Errors: a
 :class:`brainseg.errors.BrainSegError` becomes a ``gr.Error`` with the same one-line message the CLI prints
 (:func:`brainseg.ui.widgets.user_errors`), and the page keeps what it showed.
 """
@@ -28,14 +28,14 @@ import gradio as gr
 
 from brainseg.errors import BrainSegError
 from brainseg.labels import SUBREGIONS
-from brainseg.ui import callbacks, segmentation
+from brainseg.ui import segmentation, viewer
 from brainseg.ui.api import segment_files
-from brainseg.ui.callbacks import Screen, Upload
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.layout import NO_HEAT, NO_RUN, build_page
-from brainseg.ui.models import DEFAULT_MODEL, choice_markdown, model_choices
+from brainseg.ui.model_menu import DEFAULT_MODEL, choice_markdown, model_choices
 from brainseg.ui.review import EXPORT_CONVENTIONS, Review, export_run
 from brainseg.ui.segmentation import SegmenterFactory, default_segmenters
+from brainseg.ui.viewer import Screen, Upload
 from brainseg.ui.widgets import CSS, display, png_in_cache, user_errors
 from brainseg.viz import PLANES
 from brainseg.viz.slices import layout
@@ -126,7 +126,7 @@ def create_app(
         def split(rendered: list) -> tuple[list, list]:
             return rendered[:3], rendered[3:]
 
-        def run_panel(state: callbacks.Session | None, heat: str | None) -> list:
+        def run_panel(state: viewer.Session | None, heat: str | None) -> list:
             """Updates of the result panels for the session's run (or their empty state)."""
             run = state.run if state is not None else None
             if run is None:
@@ -176,7 +176,7 @@ def create_app(
             shown_as = display(
                 sequence, fill, outline, opacity, crosshair, overlay, difference_region, heatmap, accepted
             )
-            new_state, shown = callbacks.load_example(state, name, shown_as, library)
+            new_state, shown = viewer.load_example(state, name, shown_as, library)
             return new_state, *full(new_state, shown)
 
         @user_errors("Cannot load this case")
@@ -205,7 +205,7 @@ def create_app(
             shown_as = display(
                 sequence, fill, outline, opacity, crosshair, overlay, difference_region, heatmap, accepted
             )
-            new_state, shown = callbacks.load_upload(state, upload, shown_as)
+            new_state, shown = viewer.load_upload(state, upload, shown_as)
             return new_state, gr.Radio(value=None), *full(new_state, shown)
 
         @user_errors("Cannot load this case")
@@ -215,7 +215,7 @@ def create_app(
             shown_as = display(
                 sequence, fill, outline, opacity, crosshair, overlay, difference_region, heatmap, accepted
             )
-            new_state, shown = callbacks.load_example(state, default, shown_as, library)
+            new_state, shown = viewer.load_example(state, default, shown_as, library)
             return new_state, gr.Radio(value=default), *full(new_state, shown)
 
         def on_move(
@@ -224,7 +224,7 @@ def create_app(
             shown_as = display(
                 sequence, fill, outline, opacity, crosshair, overlay, difference_region, heatmap, accepted
             )
-            new_state, shown = callbacks.move_cursor(state, (x, y, z), shown_as)
+            new_state, shown = viewer.move_cursor(state, (x, y, z), shown_as)
             return new_state, *partial(shown, with_sliders=False)
 
         def click_handler(plane: str) -> Callable:
@@ -249,7 +249,7 @@ def create_app(
                 shown_as = display(
                     sequence, fill, outline, opacity, crosshair, overlay, difference_region, heatmap, accepted
                 )
-                new_state, shown = callbacks.click_view(state, plane, evt.index, (x, y, z), shown_as)
+                new_state, shown = viewer.click_view(state, plane, evt.index, (x, y, z), shown_as)
                 return new_state, *partial(shown, with_sliders=True)
 
             return on_click
@@ -307,7 +307,7 @@ def create_app(
             targets = run.result.target_regions
             compared = targets[0] if len(targets) == 1 else difference_region  # the difference of what was asked
             shown_as = display(sequence, fill, outline, opacity, crosshair, overlay, compared, heat, None)
-            shown = callbacks.screen(new_state, (x, y, z), shown_as)
+            shown = viewer.screen(new_state, (x, y, z), shown_as)
             pictures, heat_views = split(views(shown))
             seconds = sum(v for k, v in run.timings.items() if k.endswith("(app)") or k == "metrics")
             status = f"✓ Done in {seconds:.1f} s: {run.model} on {run.info.get('device', '?')}"
@@ -351,14 +351,14 @@ def create_app(
             shown_as = display(
                 sequence, fill, outline, opacity, crosshair, overlay, difference_region, heatmap, accepted_shown
             )
-            shown = callbacks.screen(state, (x, y, z), shown_as)
+            shown = viewer.screen(state, (x, y, z), shown_as)
             run = state.run
             caption = [
                 f"{state.loaded.case.name} · {run.model} ({run.info.get('size', '?')}) · prompt: "
                 f"{run.prompt or 'none (every region)'} · {run.finished}",
                 _plain(shown.readout.split("\n")[-1]),
             ]
-            heat = callbacks.heat_volume(state, shown_as)
+            heat = viewer.heat_volume(state, shown_as)
             if heat is not None:
                 caption.append(f"Lower row: {heat.title}, {heat.low:.2f} (transparent) to {heat.high:.2f} (yellow)")
             caption.append("Research and teaching only, not for clinical use.")

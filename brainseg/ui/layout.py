@@ -12,11 +12,11 @@ import gradio as gr
 
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import CONVENTIONS, REGIONS, SUBREGIONS
-from brainseg.ui import callbacks, segmentation
-from brainseg.ui.callbacks import OVERLAYS
+from brainseg.ui import segmentation, viewer
 from brainseg.ui.examples import ExampleLibrary
-from brainseg.ui.models import ModelChoice, choice_markdown
+from brainseg.ui.model_menu import ModelChoice, choice_markdown
 from brainseg.ui.review import EXPORT_CONVENTIONS
+from brainseg.ui.viewer import OVERLAYS
 from brainseg.ui.widgets import legend_html
 from brainseg.viz import FILL_REGIONS, OUTLINE_REGIONS, PLANES
 
@@ -119,11 +119,11 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
             info="both: prediction filled, truth outlined · difference: needs a truth",
             elem_id="bs-overlay",
         )
-        page.sequence = gr.Radio(list(SEQUENCES), value=callbacks.DEFAULT_SEQUENCE, label="Background sequence")
+        page.sequence = gr.Radio(list(SEQUENCES), value=viewer.DEFAULT_SEQUENCE, label="Background sequence")
         page.fill = gr.CheckboxGroup(list(FILL_REGIONS), value=list(FILL_REGIONS), label="Fill regions")
         page.outline = gr.CheckboxGroup(list(OUTLINE_REGIONS), value=[], label="Outline regions")
         page.difference_region = gr.Radio(list(REGIONS), value="WT", label="Region of the difference overlay")
-        page.opacity = gr.Slider(0, 1, value=callbacks.Display().opacity, step=0.05, label="Fill opacity", buttons=[])
+        page.opacity = gr.Slider(0, 1, value=viewer.Display().opacity, step=0.05, label="Fill opacity", buttons=[])
         page.crosshair = gr.Checkbox(value=True, label="Crosshair")
         gr.HTML(legend_html())
 

@@ -18,8 +18,8 @@ from PIL import Image
 from brainseg import __version__
 from brainseg.errors import BrainSegError
 from brainseg.labels import DEFAULT_OUTPUT_CONVENTION, SUBREGIONS
-from brainseg.ui.callbacks import Session
 from brainseg.ui.segmentation import SegmenterFactory, default_segmenters
+from brainseg.ui.viewer import Session
 
 EXPORT_CONVENTIONS = ("brats2023", "brats2021")
 """Label conventions a segmentation can be written in (ET = 3 or ET = 4)."""

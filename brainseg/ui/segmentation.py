@@ -18,12 +18,12 @@ import numpy as np
 
 from brainseg.labels import EVALUATION_REGIONS, REGIONS, SUBREGIONS
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
-from brainseg.ui.models import RUN_TIMES, ModelChoice
+from brainseg.ui.model_menu import RUN_TIMES, ModelChoice
 from brainseg.viz.heatmap import HeatVolume
 from brainseg.viz.overlay import difference_map
 
 Progress = Callable[[float, str], None]
-"""``(fraction in [0, 1], message)``, as :mod:`brainseg.inference.runner` reports."""
+"""``(fraction in [0, 1], message)``, as :mod:`brainseg.inference.passes` reports."""
 SegmenterFactory = Callable[[str], Any]
 """Checkpoint source -> an object with the ``brainseg.inference.segmenter.Segmenter`` interface."""
 

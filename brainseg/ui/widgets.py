@@ -17,7 +17,7 @@ import numpy as np
 
 from brainseg.errors import BrainSegError
 from brainseg.labels import REGION_NAMES, SUBREGIONS
-from brainseg.ui.callbacks import Display
+from brainseg.ui.viewer import Display
 from brainseg.viz import FILL_REGIONS, OUTLINE_REGIONS, REGION_COLORS
 from brainseg.viz.png import encode_png
 

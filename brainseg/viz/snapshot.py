@@ -65,7 +65,7 @@ def case_figure(
 
     Without tumor the views go through the middle of the volume (and the caption should say so).
     """
-    from brainseg.viz.render import CaseRenderer  # imported here: the app imports this module for its export
+    from brainseg.viz.case_renderer import CaseRenderer  # imported here: the app imports this module for its export
     from brainseg.viz.slices import tumor_cursor
 
     renderer = CaseRenderer(images, spacing, max_size=max_size)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from brainseg.evaluation.model_table import TEST_SEED
 from brainseg.hub import load_checkpoint
 from brainseg.hub.sources import BUNDLED_DIR
 from brainseg.inference.segmenter import DEFAULT_MODEL, Segmenter
@@ -20,7 +21,6 @@ from brainseg.io import load_case
 from brainseg.labels import region_mask
 from brainseg.metrics.overlap import confusion_counts, dice
 from brainseg.synth import write_cases
-from brainseg.training.evaluate_model import TEST_SEED
 from tests.casefiles import REAL_CASES, real_case_folder
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

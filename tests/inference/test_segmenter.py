@@ -13,8 +13,8 @@ import torch
 from brainseg.errors import BrainSegError
 from brainseg.hub import file_sha256, save_checkpoint
 from brainseg.inference import segmenter as segmenter_module
+from brainseg.inference.passes import RunConfig, window_count
 from brainseg.inference.postprocess import binary_entropy_bits, nest_probabilities
-from brainseg.inference.runner import RunConfig, window_count
 from brainseg.inference.segmenter import Segmenter, clear_segmenters, get_segmenter
 from brainseg.io import load_case
 from brainseg.labels import EVALUATION_REGIONS, region_mask

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from brainseg.inference.predict import REGION_PROMPTS
+from brainseg.inference.forward import REGION_PROMPTS
 from brainseg.models import load_config
 from brainseg.models.text_encoders import build_text_encoder
 from brainseg.training.text_pretraining import every_prompt, pretrain_text_encoder

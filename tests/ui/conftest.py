@@ -17,7 +17,7 @@ from brainseg.hub import save_checkpoint
 from brainseg.hub.sources import BUNDLED_DIR
 from brainseg.models import create
 from brainseg.ui.examples import Example, ExampleLibrary
-from brainseg.ui.models import DEFAULT_MODEL, SOURCES_ENV
+from brainseg.ui.model_menu import DEFAULT_MODEL, SOURCES_ENV
 from tests.casefiles import REPO, write_case
 
 

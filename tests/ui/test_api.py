@@ -8,7 +8,7 @@ from brainseg.errors import BrainSegError
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.text.prompts import PromptRefused
 from brainseg.ui.api import segment_files
-from brainseg.ui.models import DEFAULT_MODEL, CheckpointMissing, ModelChoice
+from brainseg.ui.model_menu import DEFAULT_MODEL, CheckpointMissing, ModelChoice
 from tests.casefiles import LPS_AFFINE, write_case
 from tests.ui.fakes import FakeFactory
 

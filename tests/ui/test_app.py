@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 
 from brainseg.models import list_models
-from brainseg.ui import app as viewer
-from brainseg.ui import models
+from brainseg.ui import app as app_module
+from brainseg.ui import model_menu
 from brainseg.ui.examples import Example, ExampleLibrary
-from brainseg.ui.models import DEFAULT_MODEL, model_choices
+from brainseg.ui.model_menu import DEFAULT_MODEL, model_choices
 from tests.casefiles import write_case
 from tests.ui.fakes import FakeFactory
 
@@ -25,29 +25,29 @@ def _public_api_names(demo: gr.Blocks) -> set[str]:
 
 
 def test_app_builds_without_examples_and_names_its_endpoints():
-    demo = viewer.create_app(ExampleLibrary([]))
+    demo = app_module.create_app(ExampleLibrary([]))
     assert _public_api_names(demo) == {"segment", "load_example", "load_upload", "move_axial", "move_coronal",
                                        "move_sagittal"}  # fmt: skip
-    assert demo.delete_cache == viewer.DELETE_CACHE
+    assert demo.delete_cache == app_module.DELETE_CACHE
     assert demo.brainseg_library.default is None
 
 
 def test_every_model_variant_is_offered_and_segmentations_share_one_queue_limit():
-    demo = viewer.create_app(ExampleLibrary([]))
+    demo = app_module.create_app(ExampleLibrary([]))
     dropdown = next(b for b in demo.blocks.values() if isinstance(b, gr.Dropdown) and b.elem_id == "bs-model")
     assert [value for _, value in dropdown.choices] == list_models()
     assert dropdown.value == DEFAULT_MODEL
     runs = [fn for fn in demo.fns.values() if fn.name in ("on_segment", "api_segment")]
     assert len(runs) == 2
-    assert {(fn.concurrency_id, fn.concurrency_limit) for fn in runs} == {("segment", viewer.SEGMENT_CONCURRENCY)}
+    assert {(fn.concurrency_id, fn.concurrency_limit) for fn in runs} == {("segment", app_module.SEGMENT_CONCURRENCY)}
 
 
 def test_examples_can_be_given_as_folders(tmp_path):
     write_case(tmp_path / "case-a", truth=True)
     write_case(tmp_path / "case-b", truth=False)
-    demo = viewer.create_app([tmp_path / "case-a", str(tmp_path / "case-b")])
+    demo = app_module.create_app([tmp_path / "case-a", str(tmp_path / "case-b")])
     assert [(e.name, e.has_truth) for e in demo.brainseg_library.examples] == [("case-a", True), ("case-b", False)]
-    demo = viewer.create_app([Example("x", tmp_path, "real", False)])
+    demo = app_module.create_app([Example("x", tmp_path, "real", False)])
     assert demo.brainseg_library.default == "x"
 
 
@@ -71,18 +71,18 @@ def captured(monkeypatch):
 def test_launch_defaults_to_localhost_7860_with_upload_limits(captured, monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
-    viewer.launch(viewer.create_app(ExampleLibrary([])))
+    app_module.launch(app_module.create_app(ExampleLibrary([])))
     options = captured["launch"]
     assert (options["server_name"], options["server_port"]) == ("127.0.0.1", 7860)
     assert options["max_file_size"] == "1gb"
-    assert options["state_session_capacity"] == viewer.STATE_SESSIONS
+    assert options["state_session_capacity"] == app_module.STATE_SESSIONS
     assert "queue" in captured
 
 
 def test_launch_honours_the_gradio_environment(captured, monkeypatch):
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
-    viewer.launch(viewer.create_app(ExampleLibrary([])))
+    app_module.launch(app_module.create_app(ExampleLibrary([])))
     assert (captured["launch"]["server_name"], captured["launch"]["server_port"]) == ("0.0.0.0", 7999)
 
 
@@ -92,8 +92,8 @@ def _handler(demo: gr.Blocks, name: str):
 
 def test_picking_a_model_without_checkpoint_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.delenv("BRAINSEG_MODEL_SOURCES", raising=False)
-    monkeypatch.setattr(models, "BUNDLED_DIR", tmp_path / "nothing-bundled")  # whatever the repo ships
-    demo = viewer.create_app(ExampleLibrary([]))
+    monkeypatch.setattr(model_menu, "BUNDLED_DIR", tmp_path / "nothing-bundled")  # whatever the repo ships
+    demo = app_module.create_app(ExampleLibrary([]))
     missing = [c for c in model_choices().values() if not c.available]
     assert [c.name for c in missing] == list_models()
     with pytest.raises(gr.Error, match=f"no trained checkpoint for {missing[0].name} is bundled yet"):
@@ -104,7 +104,7 @@ def test_picking_a_model_without_checkpoint_is_a_clear_error(monkeypatch, tmp_pa
 def test_segment_then_export_through_the_handlers(tiny_library, demo_checkpoint, monkeypatch):
     monkeypatch.setenv("BRAINSEG_MODEL_SOURCES", f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}")
     factory = FakeFactory()
-    demo = viewer.create_app(tiny_library, segmenters=factory)
+    demo = app_module.create_app(tiny_library, segmenters=factory)
     controls = ("FLAIR", ["NCR", "ED", "ET"], [], 0.45, True, "prediction", "WT", "semantic", ["NCR", "ED", "ET"])
     state, *_ = _handler(demo, "on_example")(None, "Case-001", *controls)
     with pytest.raises(gr.Error, match="'liver' is outside"):

@@ -6,9 +6,9 @@ Skipped when the folder is absent (a user's fresh clone).
 import numpy as np
 import pytest
 
-from brainseg.ui import callbacks
-from brainseg.ui.callbacks import Display
+from brainseg.ui import viewer
 from brainseg.ui.examples import ExampleLibrary, find_examples
+from brainseg.ui.viewer import Display
 from brainseg.viz import ViewOptions
 from tests.casefiles import REAL_CASES, REAL_DATA, real_case_folder
 
@@ -22,7 +22,7 @@ def shown():
     library = ExampleLibrary(find_examples([(REAL_DATA, "real")]))
     result = {}
     for name in REAL_CASES:
-        session, screen = callbacks.load_example(None, name, PLAIN, library)
+        session, screen = viewer.load_example(None, name, PLAIN, library)
         # Anatomy checks read the bare images: no crosshair, no orientation letters.
         centred = session.loaded.renderer.render_all((120, 120, 77), "T1", ViewOptions(crosshair=False, letters=False))
         result[name] = (session, screen, centred)

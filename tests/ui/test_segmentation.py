@@ -12,9 +12,8 @@ import pytest
 
 from brainseg.labels import ED, ET, NCR
 from brainseg.text.prompts import PromptRefused
-from brainseg.ui import callbacks
-from brainseg.ui.callbacks import Display
-from brainseg.ui.models import CheckpointMissing, ModelChoice
+from brainseg.ui import viewer
+from brainseg.ui.model_menu import CheckpointMissing, ModelChoice
 from brainseg.ui.review import Review, export_run
 from brainseg.ui.segmentation import (
     interpretation_markdown,
@@ -23,6 +22,7 @@ from brainseg.ui.segmentation import (
     run_markdown,
     run_segmentation,
 )
+from brainseg.ui.viewer import Display
 from brainseg.viz.overlay import DIFFERENCE_COLORS, FALSE_NEGATIVE, FALSE_POSITIVE
 from tests.casefiles import LPS_AFFINE
 from tests.ui.fakes import FakeFactory
@@ -33,7 +33,7 @@ MISSING = ModelChoice("unet3d", "baseline", "000.txt", "unet3d", None, False)
 
 @pytest.fixture
 def loaded(tiny_library):
-    session, shown = callbacks.load_example(None, "Case-001", Display(), tiny_library)
+    session, shown = viewer.load_example(None, "Case-001", Display(), tiny_library)
     return session, shown
 
 
@@ -65,12 +65,12 @@ def test_segment_keeps_the_run_in_a_new_session_and_reports_progress(segmented):
 
 def test_screen_after_segmentation_shows_prediction_and_heat_maps(segmented, loaded):
     _, after, shown_before, _, _ = segmented
-    shown = callbacks.screen(after, shown_before.cursor, Display(overlay="prediction", heatmap="semantic"))
+    shown = viewer.screen(after, shown_before.cursor, Display(overlay="prediction", heatmap="semantic"))
     assert {p: v.shape for p, v in shown.heat_views.items()} == {p: (480, 480, 3) for p in shown.views}
     assert "semantic attention" in shown.colorbar and "linear-gradient" in shown.colorbar
     assert "prediction: " in shown.readout and "semantic attention: " in shown.readout
     assert "Overlay: prediction" in shown.readout
-    before = callbacks.screen(loaded[0], shown_before.cursor, Display())
+    before = viewer.screen(loaded[0], shown_before.cursor, Display())
     assert before.heat_views is None and before.colorbar == ""
     assert "Overlay: truth" in before.readout and "no prediction yet" in before.readout
 
@@ -110,14 +110,14 @@ def test_overlay_modes(segmented):
     _, after, shown, _, _ = segmented
     truth = after.loaded.case.truth
     predicted = after.run.labels
-    options, layers = callbacks.overlay_layers(after, Display(overlay="prediction"))
+    options, layers = viewer.overlay_layers(after, Display(overlay="prediction"))
     assert layers["labels"] is predicted
-    _, layers = callbacks.overlay_layers(after, Display(overlay="truth"))
+    _, layers = viewer.overlay_layers(after, Display(overlay="truth"))
     assert layers["labels"] is truth
-    options, layers = callbacks.overlay_layers(after, Display(overlay="both", outline=()))
+    options, layers = viewer.overlay_layers(after, Display(overlay="both", outline=()))
     assert layers["labels"] is predicted and layers["outline_labels"] is truth
     assert options.outline == ("WT", "TC", "ET")  # the truth is outlined even when no outline was picked
-    options, layers = callbacks.overlay_layers(after, Display(overlay="difference", difference_region="WT"))
+    options, layers = viewer.overlay_layers(after, Display(overlay="difference", difference_region="WT"))
     codes = layers["difference"]
     missed = (truth > 0) & (predicted == 0)
     assert missed.sum() == 36 and np.all(codes[missed] == FALSE_NEGATIVE)
@@ -125,14 +125,14 @@ def test_overlay_modes(segmented):
     # Drawn at full opacity, a missed voxel shows the miss colour.
     voxel = tuple(int(v) for v in np.argwhere(missed)[0])
     display = Display(overlay="difference", opacity=1.0, crosshair=False)
-    axial = callbacks.screen(after, voxel, display).views["axial"]
+    axial = viewer.screen(after, voxel, display).views["axial"]
     renderer = after.loaded.renderer
     from brainseg.viz.slices import voxel_to_native
 
     row, column = renderer.grids["axial"].to_display(*voxel_to_native(voxel, after.shape, "axial"))
     assert tuple(axial[row, column]) == DIFFERENCE_COLORS[FALSE_NEGATIVE]
     views = {
-        mode: callbacks.screen(after, shown.cursor, Display(overlay=mode)).views["axial"]
+        mode: viewer.screen(after, shown.cursor, Display(overlay=mode)).views["axial"]
         for mode in ("prediction", "truth", "both", "difference")
     }
     assert len({v.tobytes() for v in views.values()}) == 4
@@ -142,12 +142,12 @@ def test_without_truth_every_overlay_falls_back_to_the_prediction(tmp_path):
     from tests.casefiles import write_case
 
     paths = write_case(tmp_path / "c", truth=False)
-    session, _ = callbacks.load_upload(None, callbacks.Upload(case_files=[str(p) for p in paths.values()]), Display())
-    assert callbacks.overlay_mode(session, Display(overlay="difference")) == "none"
+    session, _ = viewer.load_upload(None, viewer.Upload(case_files=[str(p) for p in paths.values()]), Display())
+    assert viewer.overlay_mode(session, Display(overlay="difference")) == "none"
     after = session.with_run(run_segmentation(session.loaded, READY, None, segmenters=FakeFactory()))
     for mode in ("truth", "both", "difference"):
-        assert callbacks.overlay_mode(after, Display(overlay=mode)) == "prediction"
-    assert "this case has no truth" in callbacks.overlay_note(after, Display(overlay="difference"))
+        assert viewer.overlay_mode(after, Display(overlay=mode)) == "prediction"
+    assert "this case has no truth" in viewer.overlay_note(after, Display(overlay="difference"))
     headers, rows = metrics_rows(after.run, after.loaded.case.spacing)
     assert headers == ["region", "predicted mL"]
     assert dict((r, v) for r, v in rows) == {"WT": 0.027, "TC": 0.027, "ET": 0.027, "NCR": 0.0, "ED": 0.0}
@@ -176,8 +176,8 @@ def test_slice_change_after_segmentation_renders_without_the_model(segmented):
     _, after, shown, factory, _ = segmented
     x, y, z = shown.cursor
     display = Display(heatmap="ET")
-    same, first = callbacks.move_cursor(after, (x, y, z), display)
-    _, moved = callbacks.move_cursor(after, (x, y, z + 1), display)
+    same, first = viewer.move_cursor(after, (x, y, z), display)
+    _, moved = viewer.move_cursor(after, (x, y, z + 1), display)
     assert same is after
     assert not np.array_equal(first.views["axial"], moved.views["axial"])
     assert not np.array_equal(first.heat_views["axial"], moved.heat_views["axial"])
@@ -190,9 +190,9 @@ def test_rejected_regions_leave_the_views(segmented):
     kept = run.reviewed_labels(("ED",))
     assert not np.any(kept == ED) and np.array_equal(kept == NCR, run.labels == NCR)
     assert run.reviewed_labels(("ED",)) is kept  # cached
-    _, layers = callbacks.overlay_layers(after, Display(rejected=("ED",)))
+    _, layers = viewer.overlay_layers(after, Display(rejected=("ED",)))
     assert not np.any(layers["labels"] == ED)
-    assert "rejected, hidden: ED" in callbacks.overlay_note(after, Display(rejected=("ED",)))
+    assert "rejected, hidden: ED" in viewer.overlay_note(after, Display(rejected=("ED",)))
 
 
 def test_review_decisions_are_in_the_exported_report(segmented, tmp_path):

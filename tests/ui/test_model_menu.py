@@ -6,8 +6,8 @@ from brainseg.errors import BrainSegError
 from brainseg.hub import save_checkpoint
 from brainseg.hub.sources import CheckpointError
 from brainseg.models import create, list_models
-from brainseg.ui import models
-from brainseg.ui.models import (
+from brainseg.ui import model_menu
+from brainseg.ui.model_menu import (
     DEFAULT_MODEL,
     SOURCES_ENV,
     CheckpointMissing,
@@ -63,7 +63,7 @@ def test_a_local_checkpoint_is_available_with_its_size_and_parameter_count(tmp_p
 
 
 def test_a_missing_checkpoint_is_listed_and_explained(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "BUNDLED_DIR", tmp_path / "nothing-bundled")  # whatever the repo ships
+    monkeypatch.setattr(model_menu, "BUNDLED_DIR", tmp_path / "nothing-bundled")  # whatever the repo ships
     choice = describe("msfen", "msfen")
     assert choice.label == "msfen (no checkpoint yet)"
     assert "⚠ no trained checkpoint for msfen is bundled yet" in choice_markdown(choice)

@@ -3,7 +3,7 @@
 3D variants see the whole zero-padded volume when it fits :attr:`RunConfig.max_voxels`, otherwise MONAI's
 ``sliding_window_inference`` (Gaussian blending) with windows of :attr:`RunConfig.roi_size`; their attention
 maps are blended the same way as the logits. 2D variants run batches of axial slices
-(:func:`brainseg.inference.predict.predict_volume`). On CUDA everything runs under bf16 (or fp16) autocast;
+(:func:`brainseg.inference.forward.predict_volume`). On CUDA everything runs under bf16 (or fp16) autocast;
 results come back as float32 numpy arrays on the CPU.
 
 Test-time mirroring: a pass may mirror the input along the left-right axis (axis 0 of canonical RAS arrays,
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from brainseg.inference.device import autocast
-from brainseg.inference.predict import SIZE_MULTIPLE, predict_volume
+from brainseg.inference.forward import SIZE_MULTIPLE, predict_volume
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.models import SegmentationModel
 

@@ -8,7 +8,7 @@ import torch
 
 from brainseg.errors import BrainSegError
 from brainseg.inference.device import autocast_dtype, precision_name, resolve_device
-from brainseg.inference.runner import RunConfig, padded_shape, window_count
+from brainseg.inference.passes import RunConfig, padded_shape, window_count
 from brainseg.inference.zerogpu import gpu_entry, spaces_gpu
 from brainseg.models import create
 

@@ -8,8 +8,8 @@ import pytest
 from brainseg.cli import main as cli_main
 from brainseg.errors import BrainSegError, CaseFilesError
 from brainseg.labels import ED
-from brainseg.ui import callbacks
-from brainseg.ui.callbacks import Display, Upload
+from brainseg.ui import viewer
+from brainseg.ui.viewer import Display, Upload
 from brainseg.viz import PLANES
 from brainseg.viz.slices import voxel_to_native
 from tests.casefiles import write_case
@@ -19,7 +19,7 @@ CANVAS = (480, 480, 3)
 
 
 def test_load_example_shows_three_views_at_the_tumor(tiny_library):
-    session, shown = callbacks.load_example(None, "Case-001", Display(), tiny_library)
+    session, shown = viewer.load_example(None, "Case-001", Display(), tiny_library)
     assert session.loaded.case.name == "Case-001"
     assert {plane: view.shape for plane, view in shown.views.items()} == {plane: CANVAS for plane in PLANES}
     assert shown.shape == (12, 14, 10)
@@ -37,7 +37,7 @@ def test_load_example_shows_three_views_at_the_tumor(tiny_library):
 
 def test_start_cursor_is_the_brain_centre_without_truth(tmp_path):
     paths = write_case(tmp_path / "c", truth=False)
-    _, shown = callbacks.load_upload(None, Upload(case_files=[str(p) for p in paths.values()]), Display())
+    _, shown = viewer.load_upload(None, Upload(case_files=[str(p) for p in paths.values()]), Display())
     assert shown.cursor == (5, 6, 4)  # middle of the 12 x 14 x 10 nonzero box
     assert "no truth" in shown.title and "truth:" not in shown.readout
 
@@ -48,7 +48,7 @@ def test_load_upload_from_four_slots_ignores_file_names(tmp_path):
     for role, path in paths.items():
         renamed[role] = path.rename(path.with_name(f"upload-{role}.nii.gz"))
     upload = Upload(t1=renamed["T1"], t1ce=renamed["T1ce"], t2=renamed["T2"], flair=renamed["FLAIR"])
-    session, shown = callbacks.load_upload(None, upload, Display())
+    session, shown = viewer.load_upload(None, upload, Display())
     assert session.loaded.case.scheme == "explicit"
     assert session.origin == "uploaded case"
     assert shown.views["axial"].shape == CANVAS
@@ -60,7 +60,7 @@ def test_load_upload_from_a_zip_with_truth(tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for path in paths.values():
             zf.write(path, f"folder/{path.name}")
-    session, shown = callbacks.load_upload(None, Upload(case_files=[str(archive)]), Display())
+    session, shown = viewer.load_upload(None, Upload(case_files=[str(archive)]), Display())
     assert session.loaded.case.name == "BraTS-GLI-00009-000"
     assert session.loaded.case.truth is not None
     assert "labels brats2023" in shown.summary
@@ -70,12 +70,12 @@ def test_a_separate_truth_file_with_a_named_convention(tmp_path):
     paths = write_case(tmp_path / "c", truth=True, truth_convention="brats2021")
     truth = paths.pop("truth")
     upload = Upload(case_files=[str(p) for p in paths.values()], truth=str(truth), labels="brats2021")
-    session, _ = callbacks.load_upload(None, upload, Display())
+    session, _ = viewer.load_upload(None, upload, Display())
     assert "named by the user" in session.summary
 
 
 def test_bad_upload_raises_the_cli_message_and_keeps_the_session(tiny_library, tmp_path, capsys):
-    session, _ = callbacks.load_example(None, "Case-001", Display(), tiny_library)
+    session, _ = viewer.load_example(None, "Case-001", Display(), tiny_library)
     before = (session.loaded, session.summary, list(session.warnings))
     paths = write_case(tmp_path / "bad", truth=False)
     archive = tmp_path / "three-sequences.zip"
@@ -83,7 +83,7 @@ def test_bad_upload_raises_the_cli_message_and_keeps_the_session(tiny_library, t
         for sequence in ("T1", "T1ce", "T2"):  # FLAIR missing
             zf.write(paths[sequence], paths[sequence].name)
     with pytest.raises(BrainSegError) as caught:
-        callbacks.load_upload(session, Upload(case_files=[str(archive)]), Display())
+        viewer.load_upload(session, Upload(case_files=[str(archive)]), Display())
     assert cli_main(["inspect", str(archive)]) == 2
     assert capsys.readouterr().err == f"error: {caught.value}\n"  # the same single line as the CLI
     assert str(caught.value).startswith("three-sequences.zip: missing FLAIR")
@@ -92,65 +92,65 @@ def test_bad_upload_raises_the_cli_message_and_keeps_the_session(tiny_library, t
 
 def test_nothing_uploaded_is_a_clear_error():
     with pytest.raises(CaseFilesError, match="nothing to load: upload the four sequences"):
-        callbacks.load_upload(None, Upload(truth="seg.nii.gz"), Display())
+        viewer.load_upload(None, Upload(truth="seg.nii.gz"), Display())
 
 
 def test_unknown_example_lists_the_valid_names(tiny_library):
     with pytest.raises(CaseFilesError, match="unknown example 'nope'; expected one of: Case-001"):
-        callbacks.load_example(None, "nope", Display(), tiny_library)
+        viewer.load_example(None, "nope", Display(), tiny_library)
 
 
 def test_moving_a_slider_re_renders_the_views(tiny_library):
-    session, shown = callbacks.load_example(None, "Case-001", Display(), tiny_library)
+    session, shown = viewer.load_example(None, "Case-001", Display(), tiny_library)
     x, y, z = shown.cursor
-    same_session, moved = callbacks.move_cursor(session, (x, y, z + 1), Display())
+    same_session, moved = viewer.move_cursor(session, (x, y, z + 1), Display())
     assert same_session is session
     assert moved.cursor == (x, y, z + 1)
     assert not np.array_equal(moved.views["axial"], shown.views["axial"])
     # Sliders can send floats and out-of-range values; the cursor is rounded and kept inside.
-    _, clamped = callbacks.move_cursor(session, (x + 0.4, 99, -3), Display())
+    _, clamped = viewer.move_cursor(session, (x + 0.4, 99, -3), Display())
     assert clamped.cursor == (x, 13, 0)
 
 
 def test_display_controls_change_the_views(tiny_library):
-    session, shown = callbacks.load_example(None, "Case-001", Display(), tiny_library)
-    _, other_sequence = callbacks.move_cursor(session, shown.cursor, Display(sequence="T1"))
+    session, shown = viewer.load_example(None, "Case-001", Display(), tiny_library)
+    _, other_sequence = viewer.move_cursor(session, shown.cursor, Display(sequence="T1"))
     assert not np.array_equal(other_sequence.views["axial"], shown.views["axial"])
-    _, no_fill = callbacks.move_cursor(session, shown.cursor, Display(fill=()))
-    _, outlined = callbacks.move_cursor(session, shown.cursor, Display(fill=(), outline=("WT",)))
+    _, no_fill = viewer.move_cursor(session, shown.cursor, Display(fill=()))
+    _, outlined = viewer.move_cursor(session, shown.cursor, Display(fill=(), outline=("WT",)))
     assert not np.array_equal(no_fill.views["axial"], shown.views["axial"])
     assert not np.array_equal(outlined.views["axial"], no_fill.views["axial"])
 
 
 def test_clicking_a_view_moves_the_other_two_views(tiny_library):
-    session, shown = callbacks.load_example(None, "Case-001", Display(), tiny_library)
+    session, shown = viewer.load_example(None, "Case-001", Display(), tiny_library)
     z = shown.cursor[2]
     target = (3, 12, z)  # a voxel of the axial slice on screen
     row, column = session.loaded.renderer.grids["axial"].to_display(*voxel_to_native(target, shown.shape, "axial"))
-    _, clicked = callbacks.click_view(session, "axial", (column, row), shown.cursor, Display())
+    _, clicked = viewer.click_view(session, "axial", (column, row), shown.cursor, Display())
     assert clicked.cursor == target  # x and y follow the click; z, the axial slice, stays
     assert clicked.sliders["sagittal"][0] == 3 and clicked.sliders["coronal"][0] == 12
     # A click on the sagittal view (anterior on the left, superior on top) moves y and z, keeps x.
     row, column = session.loaded.renderer.grids["sagittal"].to_display(0, 0)
-    _, clicked = callbacks.click_view(session, "sagittal", (column, row), target, Display())
+    _, clicked = viewer.click_view(session, "sagittal", (column, row), target, Display())
     assert clicked.cursor == (3, 13, 9)
 
 
 def test_without_a_case_slider_and_click_do_nothing():
-    assert callbacks.move_cursor(None, (1, 2, 3), Display()) == (None, None)
-    assert callbacks.click_view(None, "axial", (5, 5), (1, 2, 3), Display()) == (None, None)
+    assert viewer.move_cursor(None, (1, 2, 3), Display()) == (None, None)
+    assert viewer.click_view(None, "axial", (5, 5), (1, 2, 3), Display()) == (None, None)
 
 
 def test_every_warning_is_listed_and_escaped():
-    html = callbacks.warnings_html(["a.nii: <b>bad</b> & resampled", "second"])
+    html = viewer.warnings_html(["a.nii: <b>bad</b> & resampled", "second"])
     assert html.count("<li>") == 2
     assert "&lt;b&gt;bad&lt;/b&gt; &amp; resampled" in html
     assert "2 warnings" in html
 
 
 def test_readout_names_the_truth_label_under_the_cursor(tiny_library):
-    session, _ = callbacks.load_example(None, "Case-001", Display(), tiny_library)
+    session, _ = viewer.load_example(None, "Case-001", Display(), tiny_library)
     truth = session.loaded.case.truth
     edema = tuple(int(v) for v in np.argwhere(truth == ED)[0])
-    assert "truth: ED" in callbacks.readout(session, edema)
-    assert "truth: background" in callbacks.readout(session, (0, 0, 0))
+    assert "truth: ED" in viewer.readout(session, edema)
+    assert "truth: background" in viewer.readout(session, (0, 0, 0))

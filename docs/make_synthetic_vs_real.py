@@ -2,7 +2,7 @@
 
 Run from the repository root (takes ~1-2 minutes on two cores)::
 
-    python -m brainseg.synth.compare --real ../shared/data/real --images docs/images
+    python docs/make_synthetic_vs_real.py --real ../shared/data/real --images docs/images
 
 It generates ``--seeds`` realistic cases and one domain-randomized case, measures them and every real
 case folder under ``--real`` with the same label-free estimator (:mod:`brainseg.synth.measure`), writes
@@ -214,7 +214,7 @@ def tables(numbers: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m brainseg.synth.compare", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python docs/make_synthetic_vs_real.py", description=__doc__.split("\n")[0])
     parser.add_argument("--real", type=Path, default=Path("../shared/data/real"), help="folder of real case folders")
     parser.add_argument("--images", type=Path, default=Path("docs/images"), help="where figures and numbers go")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6], help="realistic cases")

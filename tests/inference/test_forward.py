@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from brainseg.inference.predict import REGION_PROMPTS, predict_volume
+from brainseg.inference.forward import REGION_PROMPTS, predict_volume
 from brainseg.models import create
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

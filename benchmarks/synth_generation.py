@@ -2,7 +2,7 @@
 
 Run with one BLAS thread to measure the cost on one core::
 
-    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m brainseg.synth.bench --cases 6
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/synth_generation.py --cases 6
 
 CPU time is reported next to wall time because on a shared machine wall time mostly measures the
 neighbours; the template loading (once per process) is timed separately.
@@ -20,7 +20,7 @@ from brainseg.synth.space import BRATS_SHAPE
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m brainseg.synth.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/synth_generation.py", description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=6, help="number of cases (seeds 1..N)")
     parser.add_argument("--randomized", action="store_true", help="domain-randomized contrast")
     parser.add_argument("--shape", type=int, nargs=3, default=list(BRATS_SHAPE), help="grid size X Y Z")
