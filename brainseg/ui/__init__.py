@@ -4,7 +4,8 @@ Modules: :mod:`~brainseg.ui.viewer` (viewing: load, move, overlays), :mod:`~brai
 (a run and its panels), :mod:`~brainseg.ui.review` (accept / reject, export), :mod:`~brainseg.ui.api`
 (the ``/segment`` endpoint), :mod:`~brainseg.ui.model_menu` (variants and their checkpoints; the
 ``BRAINSEG_MODEL_SOURCES`` variable), :mod:`~brainseg.ui.examples`; the Gradio side in
-:mod:`~brainseg.ui.layout`, :mod:`~brainseg.ui.widgets` and :mod:`~brainseg.ui.app`.
+:mod:`~brainseg.ui.layout` (the components), :mod:`~brainseg.ui.screen_updates` (a screen as component
+updates), :mod:`~brainseg.ui.widgets` and :mod:`~brainseg.ui.app` (the wiring, one function per part).
 
 Gradio is imported only when one of these is used, so the behaviour (plain functions) stays importable
 and testable without it.

@@ -3,7 +3,7 @@
 Left sidebar: the case (examples, uploads) and the display controls. Main column, top to bottom: the
 model, prompt and Segment bar; the three views with their sliders; the cursor readout; then tabs for the
 attention and uncertainty maps, the 3D view, scores and timings, review and export, and the case details.
-Element ids (``bs-...``) are what the browser tests find.
+One function per panel. Element ids (``bs-...``) are what the browser tests find.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from brainseg.ui.review import EXPORT_CONVENTIONS
 from brainseg.ui.viewer import OVERLAYS
 from brainseg.ui.widgets import legend_html
 from brainseg.viz import FILL_REGIONS, OUTLINE_REGIONS, PLANES
+from brainseg.viz.slices import layout
 
 SLIDER_LABELS = {"axial": "Axial slice (z)", "coronal": "Coronal slice (y)", "sagittal": "Sagittal slice (x)"}
 """Short, so that the three sliders keep one height (and the views one row) on narrow screens."""
@@ -41,14 +42,55 @@ INTRO = (
     "and review and download the result. Click a view to move the other two there; radiological convention "
     "(the patient's right on your left). Research and teaching only, not for clinical use."
 )
+DEFAULT_DISPLAY = viewer.DEFAULT
 
 
 class Page:
-    """The app's components by name (``page.prompt``, ``page.images["axial"]`` ...), set by :func:`build_page`."""
+    """The app's components by name (``page.prompt``, ``page.images["axial"]`` ...), set by :func:`build_page`,
+    and the groups of them that the callbacks read and update (in a fixed order)."""
 
     images: dict[str, gr.Image]
     sliders: dict[str, gr.Slider]
     heat_images: dict[str, gr.Image]
+
+    @property
+    def display_controls(self) -> dict[str, gr.components.Component]:
+        """Control name (a :meth:`brainseg.ui.viewer.Display.with_control` name) -> the control."""
+        names = ("sequence", "fill", "outline", "opacity", "crosshair", "overlay", "difference_region", "heatmap")
+        return {**{name: getattr(self, name) for name in names}, "accepted": self.accepted}
+
+    @property
+    def cursor_inputs(self) -> list[gr.Slider]:
+        """The sliders in x, y, z order: sagittal cuts at x, coronal at y, axial at z."""
+        return [self.sliders[p] for p in sorted(PLANES, key=lambda p: layout(p).slice_axis)]
+
+    @property
+    def view_outputs(self) -> list[gr.Image]:
+        return [self.images[p] for p in PLANES]
+
+    @property
+    def heat_outputs(self) -> list[gr.components.Component]:
+        return [*(self.heat_images[p] for p in PLANES), self.colorbar]
+
+    @property
+    def slider_outputs(self) -> list[gr.Slider]:
+        return [self.sliders[p] for p in PLANES]
+
+    @property
+    def run_outputs(self) -> list[gr.components.Component]:
+        """What a run fills: map radio, 3D plot, run text, region and lesion tables, downloads."""
+        return [self.heatmap, self.plot, self.run_info, self.metrics, self.lesions, self.exported]
+
+    @property
+    def full_outputs(self) -> list[gr.components.Component]:
+        """Everything a newly loaded case changes (see :func:`brainseg.ui.screen_updates.full`)."""
+        texts = [self.title, self.readout, self.warnings, self.summary]
+        return [*self.view_outputs, *self.slider_outputs, *texts, *self.heat_outputs, *self.run_outputs]
+
+    @property
+    def move_outputs(self) -> list[gr.components.Component]:
+        """What a cursor move or a display change re-renders (see :func:`brainseg.ui.screen_updates.partial`)."""
+        return [self.session, *self.view_outputs, *self.heat_outputs, self.readout]
 
 
 def _view_image(label: str, elem_id: str, **layout) -> gr.Image:
@@ -73,61 +115,86 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
         choices: every model variant offered, with its checkpoint's state.
         default_model: the variant preselected.
     """
-    default = library.default
     page = Page()
     page.images, page.sliders, page.heat_images = {}, {}, {}
     page.session = gr.State(None)
+    page.display = gr.State(DEFAULT_DISPLAY)  # the display controls' values, one Display per browser tab
     with gr.Sidebar(width=340, elem_id="bs-sidebar"):
-        gr.Markdown("### <span class='bs-step'>1</span> Case")
-        with gr.Tabs():
-            with gr.Tab("Examples"):
-                page.example_list = gr.Radio(
-                    [(e.label, e.name) for e in library.examples],
-                    value=default,
-                    label="Example",
-                    show_label=False,
-                    info=None if library.examples else "No examples found; use the Upload tab.",
-                    elem_id="bs-examples",
-                )
-            with gr.Tab("Upload"):
-                page.case_files = gr.File(
-                    label="Whole case: one .zip, or the .nii / .nii.gz files named by sequence",
-                    file_count="multiple",
-                    height=160,
-                    elem_id="bs-case-files",
-                )
-                # Explicit slots override same-role files of the whole-case upload.
-                with gr.Accordion("…or one file per sequence (any names)", open=False, elem_id="bs-slots"):
-                    page.slots = {
-                        name: gr.File(label=name, height=110, elem_id=f"bs-file-{name.lower()}") for name in SEQUENCES
-                    }
-                page.truth_file = gr.File(
-                    label="Ground truth segmentation (optional)", height=110, elem_id="bs-file-truth"
-                )
-                page.label_convention = gr.Dropdown(
-                    ["auto", *CONVENTIONS],
-                    value="auto",
-                    label="Truth label convention",
-                    info="auto tells BraTS 2015, 2017-2021 and 2023 apart; name brats2024 or msd.",
-                )
-                page.load_button = gr.Button("Load case", variant="primary", elem_id="bs-load")
-        gr.Markdown("### Display")
-        page.overlay = gr.Radio(
-            list(OVERLAYS),
-            value="prediction",
-            label="Overlay",
-            info="both: prediction filled, truth outlined · difference: needs a truth",
-            elem_id="bs-overlay",
-        )
-        page.sequence = gr.Radio(list(SEQUENCES), value=viewer.DEFAULT_SEQUENCE, label="Background sequence")
-        page.fill = gr.CheckboxGroup(list(FILL_REGIONS), value=list(FILL_REGIONS), label="Fill regions")
-        page.outline = gr.CheckboxGroup(list(OUTLINE_REGIONS), value=[], label="Outline regions")
-        page.difference_region = gr.Radio(list(REGIONS), value="WT", label="Region of the difference overlay")
-        page.opacity = gr.Slider(0, 1, value=viewer.Display().opacity, step=0.05, label="Fill opacity", buttons=[])
-        page.crosshair = gr.Checkbox(value=True, label="Crosshair")
-        gr.HTML(legend_html())
-
+        _case_panel(page, library)
+        _display_panel(page)
     gr.Markdown(INTRO)
+    _run_bar(page, choices, default_model)
+    _views(page)
+    with gr.Tabs(elem_id="bs-result-tabs"):
+        _heat_tab(page)
+        with gr.Tab("3D", elem_id="bs-tab-3d"):
+            page.plot = gr.Plot(label="Predicted regions in 3D", show_label=False, elem_id="bs-plot")
+        _scores_tab(page)
+        _review_tab(page)
+        _case_tab(page)
+    _api_components(page)
+    return page
+
+
+def _case_panel(page: Page, library: ExampleLibrary) -> None:
+    """Step 1: the example list and the upload form."""
+    gr.Markdown("### <span class='bs-step'>1</span> Case")
+    with gr.Tabs():
+        with gr.Tab("Examples"):
+            page.example_list = gr.Radio(
+                [(e.label, e.name) for e in library.examples],
+                value=library.default,
+                label="Example",
+                show_label=False,
+                info=None if library.examples else "No examples found; use the Upload tab.",
+                elem_id="bs-examples",
+            )
+        with gr.Tab("Upload"):
+            page.case_files = gr.File(
+                label="Whole case: one .zip, or the .nii / .nii.gz files named by sequence",
+                file_count="multiple",
+                height=160,
+                elem_id="bs-case-files",
+            )
+            # Explicit slots override same-role files of the whole-case upload.
+            with gr.Accordion("…or one file per sequence (any names)", open=False, elem_id="bs-slots"):
+                page.slots = {
+                    name: gr.File(label=name, height=110, elem_id=f"bs-file-{name.lower()}") for name in SEQUENCES
+                }
+            page.truth_file = gr.File(label="Ground truth segmentation (optional)", height=110, elem_id="bs-file-truth")
+            page.label_convention = gr.Dropdown(
+                ["auto", *CONVENTIONS],
+                value="auto",
+                label="Truth label convention",
+                info="auto tells BraTS 2015, 2017-2021 and 2023 apart; name brats2024 or msd.",
+            )
+            page.load_button = gr.Button("Load case", variant="primary", elem_id="bs-load")
+
+
+def _display_panel(page: Page) -> None:
+    """The display controls, each starting at :data:`DEFAULT_DISPLAY`'s value."""
+    shown = DEFAULT_DISPLAY
+    gr.Markdown("### Display")
+    page.overlay = gr.Radio(
+        list(OVERLAYS),
+        value=shown.overlay,
+        label="Overlay",
+        info="both: prediction filled, truth outlined · difference: needs a truth",
+        elem_id="bs-overlay",
+    )
+    page.sequence = gr.Radio(list(SEQUENCES), value=shown.sequence, label="Background sequence")
+    page.fill = gr.CheckboxGroup(list(FILL_REGIONS), value=list(shown.fill), label="Fill regions")
+    page.outline = gr.CheckboxGroup(list(OUTLINE_REGIONS), value=list(shown.outline), label="Outline regions")
+    page.difference_region = gr.Radio(
+        list(REGIONS), value=shown.difference_region, label="Region of the difference overlay"
+    )
+    page.opacity = gr.Slider(0, 1, value=shown.opacity, step=0.05, label="Fill opacity", buttons=[])
+    page.crosshair = gr.Checkbox(value=shown.crosshair, label="Crosshair")
+    gr.HTML(legend_html())
+
+
+def _run_bar(page: Page, choices: dict[str, ModelChoice], default_model: str) -> None:
+    """Steps 2 and 3: model, prompt, uncertainty, Segment."""
     with gr.Row(equal_height=False, elem_id="bs-run-bar"):
         with gr.Column(scale=3, min_width=260):
             page.model = gr.Dropdown(
@@ -163,6 +230,9 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
             page.segment_button = gr.Button("3 · Segment", variant="primary", elem_id="bs-segment")
             page.run_status = gr.Markdown("", elem_id="bs-run-status")
 
+
+def _views(page: Page) -> None:
+    """The case title, the three views with their slice sliders, and the cursor readout."""
     page.title = gr.Markdown("### No case loaded\nPick an example or upload a case.", label="Case", elem_id="bs-title")
     with gr.Row(equal_height=True):
         for plane in PLANES:
@@ -173,75 +243,89 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
                 )
     page.readout = gr.Markdown(label="Cursor", elem_id="bs-readout")
 
-    with gr.Tabs(elem_id="bs-result-tabs"):
-        with gr.Tab("Attention & uncertainty", elem_id="bs-tab-heat"):
-            with gr.Row(equal_height=True):
-                page.heatmap = gr.Radio(
-                    ["semantic"],
-                    value="semantic",
-                    label="Map",
-                    info="prompt: the attention for the regions asked; uncertainty needs its checkbox",
-                    scale=2,
-                    elem_id="bs-heatmap",
-                )
-                page.colorbar = gr.HTML(NO_HEAT, elem_id="bs-colorbar")
-            with gr.Row(equal_height=True):
-                for plane in PLANES:
-                    label = f"{plane.capitalize()} map"
-                    page.heat_images[plane] = _view_image(label, f"bs-heat-{plane}", min_width=240)
-        with gr.Tab("3D", elem_id="bs-tab-3d"):
-            page.plot = gr.Plot(label="Predicted regions in 3D", show_label=False, elem_id="bs-plot")
-        with gr.Tab("Scores & timings", elem_id="bs-tab-metrics"):
-            page.run_info = gr.Markdown(NO_RUN, elem_id="bs-run-info")
-            page.metrics = gr.Dataframe(
-                headers=["region", "predicted mL"],
-                label="Regions (volumes; with a truth also Dice, IoU, precision, sensitivity, HD95)",
-                interactive=False,
-                elem_id="bs-metrics",
-            )
-            page.lesions = gr.Dataframe(
-                headers=segmentation.LESION_HEADERS,
-                label="Lesion-wise (BraTS 2023 rules; needs a truth)",
-                interactive=False,
-                elem_id="bs-lesions",
-            )
-        with gr.Tab("Review & export", elem_id="bs-tab-review"), gr.Row():
-            with gr.Column(scale=2):
-                page.accepted = gr.CheckboxGroup(
-                    list(SUBREGIONS),
-                    value=list(SUBREGIONS),
-                    label="Accepted regions",
-                    info="Untick a region to reject it: it leaves the views and the exported segmentation.",
-                    elem_id="bs-accepted",
-                )
-                page.note = gr.Textbox(label="Reviewer note", lines=3, max_lines=8, elem_id="bs-note")
-                page.export_labels = gr.Radio(
-                    list(EXPORT_CONVENTIONS),
-                    value=EXPORT_CONVENTIONS[0],
-                    label="Label values of the exported NIfTI",
-                    info="brats2023: ET = 3 · brats2021: ET = 4",
-                )
-                page.export_button = gr.Button("Export reviewed result", variant="primary", elem_id="bs-export")
-            with gr.Column(scale=3):
-                page.exported = gr.File(
-                    label="Downloads: segmentation (input grid and affine), report.json, snapshot",
-                    file_count="multiple",
-                    interactive=False,
-                    elem_id="bs-exported",
-                )
-        with gr.Tab("Case details", elem_id="bs-tab-case"), gr.Row(equal_height=False):
-            with gr.Column(scale=1):
-                page.warnings = gr.HTML(label="Warnings", elem_id="bs-warnings")
-            with gr.Column(scale=2):
-                page.summary = gr.Textbox(
-                    label="Inspect summary",
-                    lines=12,
-                    max_lines=40,
-                    interactive=False,
-                    elem_id="bs-summary",
-                )
 
-    # Hidden components of the /segment endpoint (an API only: the page segments the case on screen).
+def _heat_tab(page: Page) -> None:
+    """The map choice, its colorbar and the three map views."""
+    with gr.Tab("Attention & uncertainty", elem_id="bs-tab-heat"):
+        with gr.Row(equal_height=True):
+            page.heatmap = gr.Radio(
+                [DEFAULT_DISPLAY.heatmap],
+                value=DEFAULT_DISPLAY.heatmap,
+                label="Map",
+                info="prompt: the attention for the regions asked; uncertainty needs its checkbox",
+                scale=2,
+                elem_id="bs-heatmap",
+            )
+            page.colorbar = gr.HTML(NO_HEAT, elem_id="bs-colorbar")
+        with gr.Row(equal_height=True):
+            for plane in PLANES:
+                label = f"{plane.capitalize()} map"
+                page.heat_images[plane] = _view_image(label, f"bs-heat-{plane}", min_width=240)
+
+
+def _scores_tab(page: Page) -> None:
+    """What ran, the region table and the lesion-wise table."""
+    with gr.Tab("Scores & timings", elem_id="bs-tab-metrics"):
+        page.run_info = gr.Markdown(NO_RUN, elem_id="bs-run-info")
+        page.metrics = gr.Dataframe(
+            headers=["region", "predicted mL"],
+            label="Regions (volumes; with a truth also Dice, IoU, precision, sensitivity, HD95)",
+            interactive=False,
+            elem_id="bs-metrics",
+        )
+        page.lesions = gr.Dataframe(
+            headers=segmentation.LESION_HEADERS,
+            label="Lesion-wise (BraTS 2023 rules; needs a truth)",
+            interactive=False,
+            elem_id="bs-lesions",
+        )
+
+
+def _review_tab(page: Page) -> None:
+    """Accept or reject each sub-region, a note, the export's label values, the downloads."""
+    with gr.Tab("Review & export", elem_id="bs-tab-review"), gr.Row():
+        with gr.Column(scale=2):
+            page.accepted = gr.CheckboxGroup(
+                list(SUBREGIONS),
+                value=list(SUBREGIONS),
+                label="Accepted regions",
+                info="Untick a region to reject it: it leaves the views and the exported segmentation.",
+                elem_id="bs-accepted",
+            )
+            page.note = gr.Textbox(label="Reviewer note", lines=3, max_lines=8, elem_id="bs-note")
+            page.export_labels = gr.Radio(
+                list(EXPORT_CONVENTIONS),
+                value=EXPORT_CONVENTIONS[0],
+                label="Label values of the exported NIfTI",
+                info="brats2023: ET = 3 · brats2021: ET = 4",
+            )
+            page.export_button = gr.Button("Export reviewed result", variant="primary", elem_id="bs-export")
+        with gr.Column(scale=3):
+            page.exported = gr.File(
+                label="Downloads: segmentation (input grid and affine), report.json, snapshot",
+                file_count="multiple",
+                interactive=False,
+                elem_id="bs-exported",
+            )
+
+
+def _case_tab(page: Page) -> None:
+    """The case's warnings and its ``brainseg inspect`` summary."""
+    with gr.Tab("Case details", elem_id="bs-tab-case"), gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            page.warnings = gr.HTML(label="Warnings", elem_id="bs-warnings")
+        with gr.Column(scale=2):
+            page.summary = gr.Textbox(
+                label="Inspect summary",
+                lines=12,
+                max_lines=40,
+                interactive=False,
+                elem_id="bs-summary",
+            )
+
+
+def _api_components(page: Page) -> None:
+    """Hidden components of the /segment endpoint (an API only: the page segments the case on screen)."""
     with gr.Group(visible=False):
         page.api_files = {name: gr.File(label=f"{name} (API)", visible=False) for name in SEQUENCES}
         page.api_model = gr.Textbox(label="model (API)", visible=False)
@@ -249,4 +333,3 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
         page.api_segmentation = gr.File(label="segmentation (API)", visible=False)
         page.api_report = gr.JSON(label="report (API)", visible=False)
         page.api_trigger = gr.Button(visible=False)
-    return page

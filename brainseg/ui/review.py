@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ from brainseg import __version__
 from brainseg.errors import BrainSegError
 from brainseg.labels import DEFAULT_OUTPUT_CONVENTION, SUBREGIONS
 from brainseg.ui.segmentation import SegmenterFactory, default_segmenters
-from brainseg.ui.viewer import Session
+from brainseg.ui.viewer import Cursor, Display, Session, heat_volume, screen
+from brainseg.viz.snapshot import compose_snapshot
 
 EXPORT_CONVENTIONS = ("brats2023", "brats2021")
 """Label conventions a segmentation can be written in (ET = 3 or ET = 4)."""
@@ -105,3 +107,26 @@ def export_run(
         snapshot.save(png, optimize=True)
         files.append(png)
     return files
+
+
+def snapshot(session: Session, cursor: Cursor, display: Display) -> Image.Image:
+    """The views as on screen at ``cursor`` (and the map views after a run), captioned with the case, model,
+    prompt, time, the overlay line and the map's range."""
+    shown = screen(session, cursor, display)
+    run = session.run
+    caption = [_plain(shown.readout.split("\n")[-1])]
+    if run is not None:
+        prompt = run.prompt or "none (every region)"
+        where = f"{session.loaded.case.name} · {run.model} ({run.info.get('size', '?')})"
+        caption.insert(0, f"{where} · prompt: {prompt} · {run.finished}")
+    heat = heat_volume(session, display)
+    if heat is not None:
+        caption.append(f"Lower row: {heat.title}, {heat.low:.2f} (transparent) to {heat.high:.2f} (yellow)")
+    caption.append("Research and teaching only, not for clinical use.")
+    rows = [list(shown.views.values())] + ([list(shown.heat_views.values())] if shown.heat_views else [])
+    return compose_snapshot(rows, caption)
+
+
+def _plain(markdown: str) -> str:
+    """Markdown/HTML of a readout line as plain text (for the snapshot caption)."""
+    return re.sub(r"<[^>]+>|\*\*", "", markdown).replace("■", "")

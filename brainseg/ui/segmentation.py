@@ -54,6 +54,19 @@ def interpretation_markdown(prompt: str | None) -> str:
     return _interpretation_line(interpret_prompt(text))
 
 
+def run_interpretation_markdown(run: Run) -> str:
+    """How the run read its prompt (the reading it ran with, not a second one)."""
+    if run.prompt is None:
+        return f"ℹ {NO_PROMPT}"
+    return _interpretation_line(run.result.interpretation)
+
+
+def done_markdown(run: Run) -> str:
+    """The status line after a run: the app's time for it, the model and the device."""
+    seconds = sum(v for k, v in run.timings.items() if k.endswith("(app)") or k == "metrics")
+    return f"✓ Done in {seconds:.1f} s: {run.model} on {run.info.get('device', '?')}"
+
+
 def _interpretation_line(reading: PromptInterpretation) -> str:
     if reading.refused:
         return f"✗ **Refused**: {reading.reason}"

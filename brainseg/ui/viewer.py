@@ -78,6 +78,38 @@ class Display:
     heatmap: str = "semantic"
     rejected: tuple[str, ...] = ()
 
+    def with_control(self, name: str, value: object) -> Display:
+        """A copy with one control's value, as Gradio sends it, applied: ``name`` is a field, or ``accepted``
+        (the review's accepted sub-regions, which set :attr:`rejected`); None or empty resets a field."""
+        if name == "accepted":
+            accepted = tuple(value or ())  # type: ignore[call-overload]
+            return dataclasses.replace(self, rejected=tuple(r for r in SUBREGIONS if r not in accepted))
+        default = getattr(DEFAULT, name)
+        if isinstance(default, tuple):
+            value = tuple(value or ())  # type: ignore[call-overload]
+        elif value is None or value == "":
+            value = default
+        else:
+            value = type(default)(value)
+        return dataclasses.replace(self, **{name: value})
+
+    def for_new_case(self) -> Display:
+        """The display a newly loaded case starts with: the same, but the first map and no rejection."""
+        return dataclasses.replace(self, heatmap=DEFAULT.heatmap, rejected=())
+
+    def after_run(self, run: Run) -> Display:
+        """The display a new run starts with: every region accepted; after a prompt, the prompt's attention
+        map and, when it asks for one region, the difference overlay of that region."""
+        from brainseg.ui.segmentation import PROMPT
+
+        targets = run.result.target_regions
+        return dataclasses.replace(
+            self,
+            heatmap=PROMPT if PROMPT in run.heatmaps else self.heatmap,
+            difference_region=targets[0] if len(targets) == 1 else self.difference_region,
+            rejected=(),
+        )
+
     @property
     def options(self) -> ViewOptions:
         return ViewOptions(
@@ -86,6 +118,10 @@ class Display:
             opacity=float(self.opacity),
             crosshair=bool(self.crosshair),
         )
+
+
+DEFAULT = Display()
+"""What the page shows before any control is touched."""
 
 
 @dataclass

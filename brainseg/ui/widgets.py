@@ -1,6 +1,6 @@
-"""Small pieces of the Gradio app: page style, legends, PNG encoding, control values, error conversion.
+"""Small pieces of the Gradio app: page style, legends, PNG encoding, error conversion.
 
-This module and :mod:`brainseg.ui.app` are the only ones that import Gradio.
+This module, :mod:`brainseg.ui.layout`, :mod:`brainseg.ui.screen_updates` and :mod:`brainseg.ui.app` import Gradio.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import gradio as gr
 import numpy as np
 
 from brainseg.errors import BrainSegError
-from brainseg.labels import REGION_NAMES, SUBREGIONS
-from brainseg.ui.viewer import Display
+from brainseg.labels import REGION_NAMES
 from brainseg.viz import FILL_REGIONS, OUTLINE_REGIONS, REGION_COLORS
 from brainseg.viz.png import encode_png
 
@@ -94,31 +93,3 @@ def user_errors(title: str) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorate
-
-
-def display(
-    sequence: str | None,
-    fill,
-    outline,
-    opacity: float | None,
-    crosshair: bool | None,
-    overlay: str | None = None,
-    difference_region: str | None = None,
-    heatmap: str | None = None,
-    accepted=None,
-) -> Display:
-    """The display controls' values (as Gradio passes them) as a :class:`Display`; ``accepted`` is the
-    review's accepted sub-regions (None: all)."""
-    default = Display()
-    rejected = () if accepted is None else tuple(r for r in SUBREGIONS if r not in accepted)
-    return Display(
-        sequence or default.sequence,
-        tuple(fill or ()),
-        tuple(outline or ()),
-        default.opacity if opacity is None else float(opacity),
-        default.crosshair if crosshair is None else bool(crosshair),
-        overlay or default.overlay,
-        difference_region or default.difference_region,
-        heatmap or default.heatmap,
-        rejected,
-    )

@@ -12,6 +12,7 @@ from brainseg.ui import app as app_module
 from brainseg.ui import model_menu
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.model_menu import DEFAULT_MODEL, model_choices
+from brainseg.ui.viewer import Display
 from tests.casefiles import write_case
 from tests.ui.fakes import FakeFactory
 
@@ -105,18 +106,22 @@ def test_segment_then_export_through_the_handlers(tiny_library, demo_checkpoint,
     monkeypatch.setenv("BRAINSEG_MODEL_SOURCES", f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}")
     factory = FakeFactory()
     demo = app_module.create_app(tiny_library, segmenters=factory)
-    controls = ("FLAIR", ["NCR", "ED", "ET"], [], 0.45, True, "prediction", "WT", "semantic", ["NCR", "ED", "ET"])
-    state, *_ = _handler(demo, "on_example")(None, "Case-001", *controls)
+    shown_as = Display()
+    state, _, *_ = _handler(demo, "on_example")(None, shown_as, "Case-001")
     with pytest.raises(gr.Error, match="'liver' is outside"):
-        _handler(demo, "on_segment")(state, DEFAULT_MODEL, "the liver", False, 5, 6, 4, *controls)
-    outputs = _handler(demo, "on_segment")(state, DEFAULT_MODEL, "tumor core", True, 5, 6, 4, *controls)
-    new_state, status = outputs[0], outputs[-1]
+        _handler(demo, "on_segment")(state, shown_as, DEFAULT_MODEL, "the liver", False, 5, 6, 4)
+    outputs = _handler(demo, "on_segment")(state, shown_as, DEFAULT_MODEL, "tumor core", True, 5, 6, 4)
+    new_state, after, status = outputs[0], outputs[1], outputs[-1]
     assert new_state.run is not None and state.run is None
     assert status.startswith("✓ Done in") and f"{DEFAULT_MODEL} on cpu" in status
     assert "uncertainty" in new_state.run.heatmaps
-    files = _handler(demo, "on_export")(
-        new_state, ["NCR", "ET"], "checked", "brats2023", 5, 6, 4, *controls[:-1], ["NCR", "ET"]
-    )
+    # The run chose the prompt's map and the difference of the one region asked, in the display state.
+    assert (after.heatmap, after.difference_region, after.rejected) == ("prompt", "TC", ())
+    # Unticking ED in the review is one small handler: the display state and the views follow.
+    reviewed, same_state, *views = _handler(demo, "on_accepted")(new_state, after, 5, 6, 4, ["NCR", "ET"])
+    assert reviewed.rejected == ("ED",) and same_state is new_state
+    assert "rejected, hidden: ED" in views[-1]
+    files = _handler(demo, "on_export")(new_state, reviewed, ["NCR", "ET"], "checked", "brats2023", 5, 6, 4)
     assert [Path(f).name for f in files] == ["segmentation.nii.gz", "report.json", "uncertainty.nii.gz", "snapshot.png"]
     report = json.loads(Path(files[1]).read_text())
     assert report["review"]["decisions"]["ED"] == "rejected" and report["review"]["reviewer_note"] == "checked"

@@ -147,6 +147,15 @@ def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
     expect(page.locator("#bs-readout")).to_contain_text("z 4")
     expect(page.locator("#bs-colorbar")).to_contain_text("prompt attention (ET)")  # the map picked after the run
     page.screenshot(path=str(ARTIFACTS / "app_segmented.png"), full_page=True)
+
+    # Rejecting ET in the review is kept in the display state: a later slice change still hides it.
+    page.get_by_role("tab", name="Review & export").click()
+    page.locator("#bs-accepted").get_by_label("ET", exact=True).uncheck()
+    expect(page.locator("#bs-readout")).to_contain_text("rejected, hidden: ET")
+    page.locator("#bs-slider-axial input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#bs-readout")).to_contain_text("z 5")
+    expect(page.locator("#bs-readout")).to_contain_text("rejected, hidden: ET")
     page.get_by_role("tab", name="Case details").click()
 
     # The same four files with a truth holding label 7: the one-line error shows, the case stays on screen.

@@ -14,8 +14,6 @@ from brainseg.hub import file_sha256
 from brainseg.ui.examples import find_examples
 from tests.casefiles import LPS_AFFINE, write_case
 
-# sequence, fill, outline, opacity, crosshair, overlay, difference region, heat map, accepted regions
-DISPLAY = ("FLAIR", ["NCR", "ED", "ET"], [], 0.45, True, "prediction", "WT", "semantic", ["NCR", "ED", "ET"])
 LOAD_OUTPUTS = (
     "example axial coronal sagittal z y x title readout warnings summary heat_axial heat_coronal heat_sagittal "
     "colorbar heatmap plot run_info metrics lesions exported"
@@ -35,7 +33,8 @@ def test_api_names_the_segment_and_loading_endpoints(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert set(endpoints) == {"/segment", "/load_example", "/load_upload"}
     parameters = [p["parameter_name"] for p in endpoints["/load_upload"]["parameters"]]
-    assert parameters[:7] == ["t1", "t1ce", "t2", "flair", "files", "truth", "labels"]
+    # The display settings are the page's own state, not parameters: a client sees the default display.
+    assert parameters == ["t1", "t1ce", "t2", "flair", "files", "truth", "labels"]
     parameters = [p["parameter_name"] for p in endpoints["/segment"]["parameters"]]
     assert parameters == ["t1", "t1ce", "t2", "flair", "model", "prompt"]
     assert len(endpoints["/segment"]["returns"]) == 2
@@ -44,7 +43,7 @@ def test_api_names_the_segment_and_loading_endpoints(client):
 def test_upload_four_files_returns_three_views(client, tmp_path):
     paths = write_case(tmp_path / "c", truth=False)  # 12 x 14 x 10 voxels of 1 mm
     files = [handle_file(str(paths[s])) for s in ("T1", "T1ce", "T2", "FLAIR")]
-    shown = dict(zip(LOAD_OUTPUTS, client.predict(*files, None, None, "auto", *DISPLAY, api_name="/load_upload"),
+    shown = dict(zip(LOAD_OUTPUTS, client.predict(*files, None, None, "auto", api_name="/load_upload"),
                      strict=True))  # fmt: skip
     example, axial, coronal, sagittal = shown["example"], shown["axial"], shown["coronal"], shown["sagittal"]
     x, y, z, title, readout = shown["x"], shown["y"], shown["z"], shown["title"], shown["readout"]
@@ -67,20 +66,20 @@ def test_upload_four_files_returns_three_views(client, tmp_path):
 def test_bad_upload_is_the_cli_line_and_the_case_stays(client, tmp_path, capsys):
     paths = write_case(tmp_path / "c", truth=False)
     client.predict(*(handle_file(str(paths[s])) for s in ("T1", "T1ce", "T2", "FLAIR")), None, None, "auto",
-                   *DISPLAY, api_name="/load_upload")  # fmt: skip
+                   api_name="/load_upload")  # fmt: skip
     archive = tmp_path / "no-flair.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for sequence in ("T1", "T1ce", "T2"):
             zf.write(paths[sequence], paths[sequence].name)
     with pytest.raises(AppError) as caught:
-        client.predict(None, None, None, None, [handle_file(str(archive))], None, "auto", *DISPLAY,
+        client.predict(None, None, None, None, [handle_file(str(archive))], None, "auto",
                        api_name="/load_upload")  # fmt: skip
     assert cli_main(["inspect", str(archive)]) == 2
     cli_line = capsys.readouterr().err.strip()
     assert cli_line.startswith("error: no-flair.zip: missing FLAIR")
     assert f"error: {caught.value}" == cli_line
     # The session still holds the uploaded case: moving a slider renders it.
-    axial, _, _, heat, _, _, _, readout = client.predict(5, 6, 2, *DISPLAY, api_name="/move_axial")
+    axial, _, _, heat, _, _, _, readout = client.predict(5, 6, 2, api_name="/move_axial")
     assert heat is None
     assert _image(axial).shape == (480, 480, 3)
     assert readout.startswith("voxel x 5, y 6, z 2")
@@ -90,7 +89,7 @@ def test_load_an_example_by_name(client):
     examples = find_examples()  # the server lists the same folders
     if not examples:
         pytest.skip("no example cases in assets/examples or ../shared/data/real")
-    result = client.predict(examples[0].name, *DISPLAY, api_name="/load_example")
+    result = client.predict(examples[0].name, api_name="/load_example")
     shown = dict(zip(LOAD_OUTPUTS[1:], result, strict=True))
     axial, coronal, sagittal, title = shown["axial"], shown["coronal"], shown["sagittal"], shown["title"]
     sizes = {_image(path).shape for path in (axial, coronal, sagittal)}

@@ -154,3 +154,20 @@ def test_readout_names_the_truth_label_under_the_cursor(tiny_library):
     edema = tuple(int(v) for v in np.argwhere(truth == ED)[0])
     assert "truth: ED" in viewer.readout(session, edema)
     assert "truth: background" in viewer.readout(session, (0, 0, 0))
+
+
+def test_display_controls_update_one_field_each_as_gradio_sends_them():
+    shown = Display()
+    assert shown.with_control("fill", ["ET"]).fill == ("ET",)
+    assert shown.with_control("opacity", 1).opacity == 1.0 and isinstance(
+        shown.with_control("opacity", 1).opacity, float
+    )
+    assert shown.with_control("sequence", None).sequence == shown.sequence  # a cleared control: the default
+    assert shown.with_control("outline", None).outline == ()
+    rejected = shown.with_control("accepted", ["NCR"])
+    assert rejected.rejected == ("ED", "ET")
+    assert rejected.with_control("accepted", ["NCR", "ED", "ET"]).rejected == ()
+    assert (
+        rejected.for_new_case().rejected == ()
+        and shown.with_control("heatmap", "ET").for_new_case().heatmap == "semantic"
+    )

@@ -1,0 +1,68 @@
+"""A :class:`brainseg.ui.viewer.Screen` and a session's run as the component updates of the page's output
+groups (:class:`brainseg.ui.layout.Page`), in the groups' order.
+
+Views are returned as PNG paths in Gradio's cache (:func:`brainseg.ui.widgets.png_in_cache`).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from brainseg.ui import segmentation
+from brainseg.ui.layout import NO_HEAT, NO_RUN, Page
+from brainseg.ui.viewer import Screen, Session
+from brainseg.ui.widgets import png_in_cache
+from brainseg.viz import PLANES
+
+
+def views(page: Page, shown: Screen) -> tuple[list, list]:
+    """(the three views, the three map views and the colorbar); without a run the map views are empty."""
+    pictures = [png_in_cache(shown.views[p], page.images[p].GRADIO_CACHE, p) for p in PLANES]
+    if shown.heat_views is None:
+        return pictures, [None, None, None, NO_HEAT]
+    heat = [png_in_cache(shown.heat_views[p], page.images[p].GRADIO_CACHE, f"heat-{p}") for p in PLANES]
+    return pictures, [*heat, shown.colorbar]
+
+
+def run_panel(session: Session | None, heat: str | None) -> list:
+    """Updates of :attr:`Page.run_outputs` for the session's run (or their empty state); ``heat`` is the map
+    to select (the run's first when it has no such map)."""
+    run = session.run if session is not None else None
+    if run is None:
+        empty_lesions = {"headers": segmentation.LESION_HEADERS, "data": []}
+        return [
+            gr.Radio(choices=["semantic"], value="semantic"),
+            None,
+            NO_RUN,
+            {"headers": ["region", "predicted mL"], "data": []},
+            empty_lesions,
+            None,
+        ]
+    names = list(run.heatmaps) or ["semantic"]
+    headers, rows = segmentation.metrics_rows(run, session.loaded.case.spacing)  # type: ignore[union-attr]
+    return [
+        gr.Radio(choices=names, value=heat if heat in names else names[0]),
+        run.figure,
+        segmentation.run_markdown(run),
+        {"headers": headers, "data": rows},
+        {"headers": segmentation.LESION_HEADERS, "data": segmentation.lesion_rows(run)},
+        None,
+    ]
+
+
+def full(page: Page, session: Session, shown: Screen) -> list:
+    """Updates of :attr:`Page.full_outputs`: a newly loaded case, slider ranges included."""
+    slider_updates = [gr.Slider(value=v, maximum=m) for v, m in shown.sliders.values()]
+    pictures, heat = views(page, shown)
+    texts = [shown.title, shown.readout, shown.warnings, shown.summary]
+    return [*pictures, *slider_updates, *texts, *heat, *run_panel(session, None)]
+
+
+def partial(page: Page, shown: Screen | None, with_sliders: bool = False) -> list:
+    """Updates of the views, map views, colorbar, (with ``with_sliders``) the three slider positions, and the
+    readout; ``shown`` None (no case) changes nothing."""
+    if shown is None:
+        return [gr.skip()] * (2 * len(PLANES) + 2 + (len(PLANES) if with_sliders else 0))
+    pictures, heat = views(page, shown)
+    values = [gr.Slider(value=v) for v, _ in shown.sliders.values()] if with_sliders else []
+    return [*pictures, *heat, *values, shown.readout]
