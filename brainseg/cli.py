@@ -31,10 +31,26 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
+SEQUENCES = ("t1", "t1ce", "t2", "flair")
+
+
+def _add_sequence_arguments(parser: argparse.ArgumentParser) -> None:
+    """A CASE folder or .zip, or the four sequences' files one by one."""
     parser.add_argument("case", nargs="?", help="case folder or .zip whose file names say the sequences")
-    for sequence in ("t1", "t1ce", "t2", "flair"):
+    for sequence in SEQUENCES:
         parser.add_argument(f"--{sequence}", metavar="FILE", help=f"{sequence.upper()} NIfTI file")
+
+
+def _case_files(args: argparse.Namespace, names: Sequence[str] = SEQUENCES) -> dict[str, str | None]:
+    """The files given by option (``--t1 ... --flair`` by default); an error when neither they nor a CASE are."""
+    explicit = {k: getattr(args, k) for k in names}
+    if args.case is None and not any(explicit.values()):
+        raise UsageError("give a CASE folder or .zip, or --t1 --t1ce --t2 --flair")
+    return explicit
+
+
+def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_sequence_arguments(parser)
     parser.add_argument("--truth", metavar="FILE", help="ground-truth segmentation NIfTI file")
     parser.add_argument(
         "--labels",
@@ -47,10 +63,7 @@ def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_case_from_args(args: argparse.Namespace):
     from brainseg.io import load_case
 
-    explicit = {k: getattr(args, k) for k in ("t1", "t1ce", "t2", "flair", "truth")}
-    if args.case is None and not any(explicit.values()):
-        raise UsageError("give a CASE folder or .zip, or --t1 --t1ce --t2 --flair")
-    return load_case(args.case, **explicit, labels=args.labels)
+    return load_case(args.case, **_case_files(args, (*SEQUENCES, "truth")), labels=args.labels)
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -114,12 +127,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from brainseg.training.trainer import TrainConfig, train
+    from brainseg.training.config import ConfigError, TrainConfig
+    from brainseg.training.trainer import train
 
-    if args.steps < 1:
-        raise UsageError(f"--steps must be at least 1, got {args.steps}")
-    if args.pretrain_text < 0:
-        raise UsageError(f"--pretrain-text must be at least 0, got {args.pretrain_text}")
     config = TrainConfig(
         model=args.model,
         size=args.size,
@@ -154,10 +164,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         **({"peak_lr": args.lr} if args.lr is not None else {}),
         **({"hard_negative_kinds": _comma_list(args.hard_negative_kinds)} if args.hard_negative_kinds else {}),
     )
-    summary = train(config)
+    try:
+        summary = train(config)
+    except ConfigError as exc:  # it names the options by field: name them by flag
+        raise UsageError(exc.render(_train_flag)) from None
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary, indent=2))
     return 0
+
+
+_TRAIN_FLAGS = {"peak_lr": "--lr", "model_overrides": "--set"}
+"""The :class:`~brainseg.training.config.TrainConfig` fields whose ``brainseg train`` flag is not ``--field-name``."""
+
+
+def _train_flag(field: str) -> str:
+    """``brainseg train``'s flag for a config field: ``hard_negative_share`` -> ``--hard-negative-share``."""
+    return _TRAIN_FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def _comma_list(text: str) -> tuple[str, ...]:
@@ -223,9 +245,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from brainseg.io import load_case
     from brainseg.text.prompts import interpret_prompt
 
-    explicit = {k: getattr(args, k) for k in ("t1", "t1ce", "t2", "flair")}
-    if args.case is None and not any(explicit.values()):
-        raise UsageError("give a CASE folder or .zip, or --t1 --t1ce --t2 --flair")
+    explicit = _case_files(args)
     if args.prompt is not None:
         interpret_prompt(args.prompt).require()  # a refused prompt fails before anything is loaded
     out = Path(args.out)
@@ -261,16 +281,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``brainseg`` argument parser with all subcommands."""
-    parser = _Parser(prog="brainseg", description="Brain-tumor segmentation on four-sequence MRI.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _add_switches(parser: argparse.ArgumentParser, switches: dict[str, str]) -> None:
+    """On/off flags (``store_true``), each with its help text, in the given order."""
+    for flag, help_text in switches.items():
+        parser.add_argument(flag, action="store_true", help=help_text)
 
+
+def _add_inspect_parser(commands) -> None:
     inspect = commands.add_parser("inspect", help="show what a case holds: files, naming, grid, orientation")
     _add_case_arguments(inspect)
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
     inspect.set_defaults(handler=_cmd_inspect)
 
+
+def _add_synth_parser(commands) -> None:
     synth = commands.add_parser("synth", help="write synthetic BraTS-like cases with tumor ground truth")
     synth.add_argument("--out", required=True, help="output folder")
     synth.add_argument("--cases", type=int, default=1, help="number of cases (default 1)")
@@ -280,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.set_defaults(handler=_cmd_synth)
 
+
+def _add_train_parser(commands) -> None:
     train = commands.add_parser("train", help="train a model variant on synthetic cases or a BraTS folder")
     train.add_argument("--model", required=True, help="variant name (see brainseg models)")
     train.add_argument("--size", default="demo", help="config size (default demo)")
@@ -294,6 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-every", type=int, default=100, help="validate and checkpoint every N steps")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--workers", type=int, default=1, help="data loader processes (default 1)")
+    _add_train_case_arguments(train)
+    _add_train_patch_arguments(train)
+    _add_train_model_arguments(train)
+    train.set_defaults(handler=_cmd_train)
+
+
+def _add_train_case_arguments(train: argparse.ArgumentParser) -> None:
+    """``brainseg train``'s options for the mix of synthetic training cases and how many stay in memory."""
     train.add_argument(
         "--realistic-share",
         type=float,
@@ -320,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="normalized cases kept in memory per loader process (~75 MB each; default: every training case, "
         "up to 64; fewer than the training cases and most steps reread cases from disk)",
     )
+
+
+def _add_train_patch_arguments(train: argparse.ArgumentParser) -> None:
+    """``brainseg train``'s options for the patches (centres, augmentation) and where cases are made."""
     train.add_argument(
         "--tumor-probability", type=float, default=0.7, help="share of patches centred on tumor (default 0.7)"
     )
@@ -341,17 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--synth-shape", type=int, nargs=3, metavar=("X", "Y", "Z"), help="smaller synthetic grid for quick runs"
     )
-    train.add_argument(
-        "--edge-artifacts", action="store_true", help="augment with simulated skull-stripping rims (not in A.2)"
+    _add_switches(
+        train,
+        {
+            "--edge-artifacts": "augment with simulated skull-stripping rims (not in A.2)",
+            "--bias-field": "augment with per-sequence smooth intensity shading (not in A.2)",
+            "--slab-cuts": "augment with the brain ending at a plane, as where a sequence's shorter slab ends "
+            "(not in A.2)",
+        },
     )
-    train.add_argument(
-        "--bias-field", action="store_true", help="augment with per-sequence smooth intensity shading (not in A.2)"
-    )
-    train.add_argument(
-        "--slab-cuts",
-        action="store_true",
-        help="augment with the brain ending at a plane, as where a sequence's shorter slab ends (not in A.2)",
-    )
+
+
+def _add_train_model_arguments(train: argparse.ArgumentParser) -> None:
+    """``brainseg train``'s options for the model, its loss, its starting weights and the session's length."""
     train.add_argument(
         "--loss", help="loss name instead of the variant's paper's, e.g. dice, jaccard, tversky, dice-bce"
     )
@@ -378,8 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DECAY",
         help="validate and save a moving average of the weights with this decay (e.g. 0.999; default: off)",
     )
-    train.set_defaults(handler=_cmd_train)
 
+
+def _add_evaluate_model_parser(commands) -> None:
     scores = commands.add_parser("evaluate-model", help="score checkpoints on held-out cases (papers' table)")
     scores.add_argument("--model", help="bundled checkpoint name (default when --checkpoint is not given)")
     scores.add_argument(
@@ -394,16 +435,19 @@ def build_parser() -> argparse.ArgumentParser:
         "or a BraTS folder",
     )
     scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")
-    scores.add_argument(
-        "--postprocess",
-        action="store_true",
-        help="post-process as the app does: drop small tumor components, relabel a small enhancing tumor NCR "
-        "(default: the network's output as thresholded)",
+    _add_switches(
+        scores,
+        {
+            "--postprocess": "post-process as the app does: drop small tumor components, relabel a small enhancing "
+            "tumor NCR (default: the network's output as thresholded)"
+        },
     )
     scores.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     scores.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
     scores.set_defaults(handler=_cmd_evaluate_model)
 
+
+def _add_export_checkpoint_parser(commands) -> None:
     export = commands.add_parser(
         "export-checkpoint", help="copy a checkpoint (e.g. a run's best) into Hub layout, float16 by default"
     )
@@ -414,10 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--float32", action="store_true", help="keep float32 weights (default: float16, half size)")
     export.set_defaults(handler=_cmd_export_checkpoint)
 
+
+def _add_predict_parser(commands) -> None:
     predict = commands.add_parser("predict", help="segment a case: segmentation.nii.gz and report.json")
-    predict.add_argument("case", nargs="?", help="case folder or .zip whose file names say the sequences")
-    for sequence in ("t1", "t1ce", "t2", "flair"):
-        predict.add_argument(f"--{sequence}", metavar="FILE", help=f"{sequence.upper()} NIfTI file")
+    _add_sequence_arguments(predict)
     predict.add_argument(
         "--model", help="checkpoint: bundled name, local-dir:PATH or hf-hub:org/repo@revision (default clip-unet3d)"
     )
@@ -428,24 +472,25 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     predict.add_argument("--uncertainty", action="store_true", help="also write uncertainty.nii.gz (mirrored pass)")
     predict.add_argument("--out", required=True, help="output folder")
-    predict.add_argument(
-        "--snapshot", action="store_true", help="also write overlay.png: tri-planar views through the tumor"
-    )
-    predict.add_argument(
-        "--keep-small-components",
-        action="store_true",
-        help="keep tumor components under 5%% of the largest (default: removed as likely false positives)",
-    )
-    predict.add_argument(
-        "--keep-small-enhancing",
-        action="store_true",
-        help="keep an enhancing tumor under 0.5 mL in all as ET (default: relabelled NCR, as BraTS entries do)",
+    _add_switches(
+        predict,
+        {
+            "--snapshot": "also write overlay.png: tri-planar views through the tumor",
+            "--keep-small-components": "keep tumor components under 5%% of the largest (default: removed as likely "
+            "false positives)",
+            "--keep-small-enhancing": "keep an enhancing tumor under 0.5 mL in all as ET (default: relabelled NCR, "
+            "as BraTS entries do)",
+        },
     )
     predict.set_defaults(handler=_cmd_predict)
 
+
+def _add_models_parser(commands) -> None:
     models = commands.add_parser("models", help="list the model variants: NAME  description  (paper file)")
     models.set_defaults(handler=_cmd_models)
 
+
+def _add_evaluate_parser(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="compare a segmentation with a ground truth (JSON)")
     evaluate.add_argument("--pred", required=True, help="predicted segmentation NIfTI")
     evaluate.add_argument("--truth", required=True, help="ground-truth segmentation NIfTI (same grid)")
@@ -458,6 +503,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--pred-labels", choices=list(CONVENTIONS), help="convention of --pred when it differs")
     evaluate.add_argument("--out", help="also write the JSON report to this file")
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``brainseg`` argument parser with all subcommands."""
+    parser = _Parser(prog="brainseg", description="Brain-tumor segmentation on four-sequence MRI.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (
+        _add_inspect_parser,
+        _add_synth_parser,
+        _add_train_parser,
+        _add_evaluate_model_parser,
+        _add_export_checkpoint_parser,
+        _add_predict_parser,
+        _add_models_parser,
+        _add_evaluate_parser,
+    ):
+        add(commands)
     return parser
 
 
