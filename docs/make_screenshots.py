@@ -68,7 +68,7 @@ def main() -> None:
             page.locator("#bs-examples").get_by_text(args.case).first.click()
             expect(page.locator("#bs-title")).to_contain_text(args.case)
             page.locator("#bs-prompt textarea").fill(args.prompt)
-            page.get_by_role("tab", name="Attention & uncertainty").click()
+            page.get_by_role("tab", name="Attention maps").click()
             page.locator("#bs-segment").click()
             expect(page.locator("#bs-run-status")).to_contain_text("Done", timeout=180_000)
             time.sleep(2)  # the heat-map images arrive after the status line

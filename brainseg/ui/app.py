@@ -20,12 +20,14 @@ environment variable ``BRAINSEG_MODEL_SOURCES`` (see :mod:`brainseg.ui.model_men
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -39,7 +41,7 @@ from brainseg.ui.model_menu import DEFAULT_MODEL, ModelChoice, choice_markdown, 
 from brainseg.ui.review import EXPORT_CONVENTIONS, Review, export_run, snapshot
 from brainseg.ui.segmentation import SegmenterFactory, default_segmenters
 from brainseg.ui.viewer import Upload
-from brainseg.ui.widgets import CSS, user_errors
+from brainseg.ui.widgets import CSS, JS, user_errors, without_folders
 from brainseg.viz import PLANES
 
 MAX_FILE_SIZE = "1gb"
@@ -104,61 +106,101 @@ def create_app(
 # they repeat the names of the components they receive. The session and display states come first.
 
 
-def _wire_loading(demo: gr.Blocks, app: _App) -> None:
-    """The default example on page load, an example picked, an upload loaded: a new case on screen."""
-    page, library = app.page, app.library
+def _opened(page: Page, loaded: tuple[viewer.Session, viewer.Screen], shown_as: viewer.Display) -> list:
+    """The session, display state and :attr:`Page.full_outputs` updates of a case just loaded."""
+    new_state, shown = loaded
+    shown_as = viewer.honest(new_state, shown_as)  # the same views; the radio and readout say what they show
+    shown = dataclasses.replace(shown, readout=viewer.readout(new_state, shown.cursor, shown_as))
+    return [new_state, shown_as, *screen_updates.full(page, new_state, shown, shown_as)]
 
-    def opened(loaded: tuple[viewer.Session, viewer.Screen], shown_as: viewer.Display) -> list:
-        new_state, shown = loaded
-        return [new_state, shown_as, *screen_updates.full(page, new_state, shown)]
+
+def _wire_loading(demo: gr.Blocks, app: _App) -> None:
+    """The default example on page load and an example picked: a new case on screen; then the uploads."""
+    page, library = app.page, app.library
 
     @user_errors("Cannot load this case")
     def on_start(state, shown_as):
         if state is not None or library.default is None:
             return [gr.skip()] * (3 + len(page.full_outputs))
         shown_as = shown_as.for_new_case()
-        new_state, *shown = opened(viewer.load_example(state, library.default, shown_as, library), shown_as)
+        new_state, *shown = _opened(page, viewer.load_example(state, library.default, shown_as, library), shown_as)
         return new_state, gr.Radio(value=library.default), *shown
 
     @user_errors("Cannot load this case")
     def on_example(state, shown_as, name):
         shown_as = shown_as.for_new_case()
-        return opened(viewer.load_example(state, name, shown_as, library), shown_as)
-
-    @user_errors("Cannot load this case")
-    def on_upload(state, shown_as, t1, t1ce, t2, flair, files, truth, labels, progress=gr.Progress()):  # noqa: B008
-        progress(0.1, desc="Reading and checking the files")
-        upload = Upload(t1, t1ce, t2, flair, files or (), truth, labels or "auto")
-        shown_as = shown_as.for_new_case()
-        new_state, *shown = opened(viewer.load_upload(state, upload, shown_as), shown_as)
-        return new_state, gr.Radio(value=None), *shown
+        return _opened(page, viewer.load_example(state, name, shown_as, library), shown_as)
 
     states = [page.session, page.display]
-    outputs = [*states, *page.full_outputs]
-    picked = [page.session, page.example_list, page.display, *page.full_outputs]  # the example list updated
     # The default example loads when the page opens; a case the user picks or uploads meanwhile wins.
     # Loading shows its progress (and a failure its "Error" badge) on the control used, never on the
-    # views: after a bad upload the previous case stays in view, next to the error message.
+    # views: after a bad upload the previous case stays in view, marked as not the upload.
+    picked = [page.session, page.example_list, page.display, *page.full_outputs]
     start = demo.load(on_start, states, picked, api_visibility="private")
     page.example_list.input(
         on_example,
         [*states, page.example_list],
-        outputs,
+        [*states, *page.full_outputs],
         api_name="load_example",
         api_description="Load an example case by name; returns the views and the case texts.",
         cancels=[start],
         show_progress_on=[page.example_list],
     )
-    upload = [*page.slots.values(), page.case_files, page.truth_file, page.label_convention]
+    _wire_upload(app, start)
+
+
+def _wire_upload(app: _App, start: Any) -> None:
+    """Load case, and files loading as soon as they make a case; a refused upload stays on the page."""
+    page = app.page
+    refusals: dict[str, str] = {}  # browser session -> the last upload's refusal, for the page to keep showing
+
+    @user_errors("Cannot load this case")
+    def on_upload(
+        state, shown_as, t1, t1ce, t2, flair, files, truth, labels, request: gr.Request,
+        progress=gr.Progress(),  # noqa: B008
+    ):  # fmt: skip
+        progress(0.1, desc="Reading and checking the files")
+        upload = Upload(t1, t1ce, t2, flair, files or (), truth, labels or "auto")
+        shown_as = shown_as.for_new_case()
+        try:
+            new_state, *shown = _opened(page, viewer.load_upload(state, upload, shown_as), shown_as)
+        except BrainSegError as exc:
+            if len(refusals) > 1000:
+                refusals.clear()
+            refusals[request.session_hash or ""] = without_folders(str(exc))
+            raise
+        return new_state, gr.Radio(value=None), *shown, viewer.loaded_markdown(new_state)
+
+    def on_arrived(state, shown_as, t1, t1ce, t2, flair, files, truth, labels, request: gr.Request):
+        upload = Upload(t1, t1ce, t2, flair, files or (), truth, labels or "auto")
+        if upload.complete and viewer.pending_upload(state, upload):
+            return on_upload(state, shown_as, t1, t1ce, t2, flair, files, truth, labels, request, _quiet)
+        return [gr.skip()] * (len(outputs) - 1) + [viewer.waiting_markdown(upload)]
+
+    def on_refused(state, request: gr.Request):
+        message = refusals.pop(request.session_hash or "", "the files were refused")
+        return viewer.refused_title(state, message), f"✗ **Not loaded**: {message}"
+
+    inputs = [page.session, page.display, *page.upload_inputs]
+    outputs = [page.session, page.example_list, page.display, *page.full_outputs, page.load_status]
+    refused = {"fn": on_refused, "inputs": [page.session], "outputs": [page.title, page.load_status]}
     page.load_button.click(
         on_upload,
-        [*states, *upload],
-        picked,
+        inputs,
+        outputs,
         api_name="load_upload",
         api_description="Load uploaded files (four sequences and/or a whole case) and an optional truth.",
         cancels=[start],
         show_progress_on=[page.load_button],
-    )
+    ).failure(**refused, api_visibility="private")
+    for field in [*page.slots.values(), page.case_files, page.truth_file]:
+        field.upload(
+            on_arrived, inputs, outputs, api_visibility="private", cancels=[start], show_progress_on=[page.load_button]
+        ).failure(**refused, api_visibility="private")
+
+
+def _quiet(fraction: float, desc: str = "") -> None:
+    """A progress callback that shows nothing (a handler called by another reports through that one)."""
 
 
 def _wire_viewer(app: _App) -> None:
@@ -231,7 +273,13 @@ def _wire_segment(app: _App) -> None:
             choices[model].require()
 
     @user_errors("Cannot segment")
-    def on_segment(state, shown_as, model, prompt, uncertainty, x, y, z, progress=gr.Progress()):  # noqa: B008
+    def on_segment(
+        state, shown_as, model, prompt, uncertainty, x, y, z, t1, t1ce, t2, flair, files, truth, labels,
+        progress=gr.Progress(),  # noqa: B008
+    ):  # fmt: skip
+        upload = Upload(t1, t1ce, t2, flair, files or (), truth, labels or "auto")
+        if (waiting := viewer.pending_upload(state, upload)) is not None:  # never answer for another case
+            raise BrainSegError(waiting)
         if state is None:
             raise BrainSegError("no case loaded: pick an example or upload a case first")
         if model not in choices:
@@ -244,15 +292,19 @@ def _wire_segment(app: _App) -> None:
             segmenters=app.segmenters,
             progress=lambda fraction, message: progress(fraction, desc=message),
         )
-        new_state, shown_as = state.with_run(run), shown_as.after_run(run)
-        shown = viewer.screen(new_state, (x, y, z), shown_as)
+        new_state = state.with_run(run)
+        shown_as = viewer.honest(new_state, shown_as.after_run(run))
+        # The views go to the predicted tumor (the case's centre would show none of it without a truth).
+        shown = viewer.screen(new_state, viewer.run_cursor(new_state, (x, y, z)), shown_as)
         pictures, heat_views = screen_updates.views(page, shown)
         return (
             new_state,
             shown_as,
             *pictures,
             *heat_views,
+            *(gr.Slider(value=v) for v, _ in shown.sliders.values()),
             shown.readout,
+            screen_updates.overlay_radio(new_state, shown_as),
             *screen_updates.run_panel(new_state, shown_as.heatmap),
             gr.CheckboxGroup(value=list(SUBREGIONS)),
             gr.Radio(value=shown_as.difference_region),
@@ -267,15 +319,26 @@ def _wire_segment(app: _App) -> None:
     page.model.input(on_model, [page.model], [page.model_info], **quick).then(
         check_model, [page.model], None, api_visibility="private", show_progress="hidden"
     )
-    page.segment_button.click(
+    upload = page.upload_inputs
+
+    def on_started():
+        return "Segmenting…"
+
+    def on_failed():
+        return "✗ Not segmented: see the message"
+
+    # The status line is cleared first, so that neither a running nor a failed run sits under the last "Done".
+    page.segment_button.click(on_started, None, page.run_status, **quick).then(
         on_segment,
-        [page.session, page.display, page.model, page.prompt, page.uncertainty, *page.cursor_inputs],
+        [page.session, page.display, page.model, page.prompt, page.uncertainty, *page.cursor_inputs, *upload],
         [
             page.session,
             page.display,
             *page.view_outputs,
             *page.heat_outputs,
+            *page.slider_outputs,
             page.readout,
+            page.overlay,
             *page.run_outputs,
             page.accepted,
             page.difference_region,
@@ -287,7 +350,7 @@ def _wire_segment(app: _App) -> None:
         concurrency_id="segment",
         concurrency_limit=SEGMENT_CONCURRENCY,
         show_progress_on=[page.run_status],
-    )
+    ).failure(on_failed, None, page.run_status, **quick)
 
 
 def _wire_export(app: _App) -> None:
@@ -371,6 +434,7 @@ def launch(app: gr.Blocks | None = None, **launch_options) -> None:
         "max_file_size": MAX_FILE_SIZE,
         "state_session_capacity": STATE_SESSIONS,
         "css": CSS,
+        "js": JS,
         "theme": gr.themes.Soft(primary_hue="indigo"),
     }
     app.launch(**{**options, **launch_options})

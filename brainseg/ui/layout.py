@@ -32,11 +32,14 @@ EXAMPLE_PROMPTS = (
     "segment the liver",
 )
 """Shown under the prompt box; the last one shows a refusal."""
+LOAD_HINT = "A whole case (zip, or files named by sequence) or all four sequences load as soon as they arrive."
+VIEW_MIN_WIDTH = 200
+"""Pixels: three views side by side from a window 800 px wide (the sidebar closed) up."""
 NO_RUN = "No segmentation yet: pick a model and press **Segment**."
 NO_HEAT = '<div class="bs-colorbar">The attention and uncertainty maps appear here after <b>Segment</b>.</div>'
 INTRO = (
     "## BrainSeg\n"
-    "<span class='bs-step'>1</span> Pick an example or upload a case (left) · "
+    "<span class='bs-step'>1</span> Pick an example or upload a case (the sidebar on the left; › opens it) · "
     "<span class='bs-step'>2</span> choose a model and, optionally, type what to segment · "
     "<span class='bs-step'>3</span> press **Segment**, then browse the views, attention maps, 3D view and scores, "
     "and review and download the result. Click a view to move the other two there; radiological convention "
@@ -85,7 +88,12 @@ class Page:
     def full_outputs(self) -> list[gr.components.Component]:
         """Everything a newly loaded case changes (see :func:`brainseg.ui.screen_updates.full`)."""
         texts = [self.title, self.readout, self.warnings, self.summary]
-        return [*self.view_outputs, *self.slider_outputs, *texts, *self.heat_outputs, *self.run_outputs]
+        return [*self.view_outputs, *self.slider_outputs, *texts, *self.heat_outputs, *self.run_outputs, self.overlay]
+
+    @property
+    def upload_inputs(self) -> list[gr.components.Component]:
+        """The upload form, in the order of ``/load_upload``'s parameters: four slots, files, truth, labels."""
+        return [*self.slots.values(), self.case_files, self.truth_file, self.label_convention]
 
     @property
     def move_outputs(self) -> list[gr.components.Component]:
@@ -169,6 +177,7 @@ def _case_panel(page: Page, library: ExampleLibrary) -> None:
                 info="auto tells BraTS 2015, 2017-2021 and 2023 apart; name brats2024 or msd.",
             )
             page.load_button = gr.Button("Load case", variant="primary", elem_id="bs-load")
+            page.load_status = gr.Markdown(LOAD_HINT, elem_id="bs-load-status")
 
 
 def _display_panel(page: Page) -> None:
@@ -236,7 +245,7 @@ def _views(page: Page) -> None:
     page.title = gr.Markdown("### No case loaded\nPick an example or upload a case.", label="Case", elem_id="bs-title")
     with gr.Row(equal_height=True):
         for plane in PLANES:
-            with gr.Column(min_width=240):
+            with gr.Column(min_width=VIEW_MIN_WIDTH):
                 page.images[plane] = _view_image(plane.capitalize(), f"bs-view-{plane}")
                 page.sliders[plane] = gr.Slider(
                     0, 1, value=0, step=1, label=SLIDER_LABELS[plane], buttons=[], elem_id=f"bs-slider-{plane}"
@@ -246,7 +255,7 @@ def _views(page: Page) -> None:
 
 def _heat_tab(page: Page) -> None:
     """The map choice, its colorbar and the three map views."""
-    with gr.Tab("Attention & uncertainty", elem_id="bs-tab-heat"):
+    with gr.Tab("Attention maps", elem_id="bs-tab-heat"):
         with gr.Row(equal_height=True):
             page.heatmap = gr.Radio(
                 [DEFAULT_DISPLAY.heatmap],
@@ -259,13 +268,13 @@ def _heat_tab(page: Page) -> None:
             page.colorbar = gr.HTML(NO_HEAT, elem_id="bs-colorbar")
         with gr.Row(equal_height=True):
             for plane in PLANES:
-                label = f"{plane.capitalize()} map"
-                page.heat_images[plane] = _view_image(label, f"bs-heat-{plane}", min_width=240)
+                with gr.Column(min_width=VIEW_MIN_WIDTH):  # as the views: a column each, or they collapse
+                    page.heat_images[plane] = _view_image(f"{plane.capitalize()} map", f"bs-heat-{plane}")
 
 
 def _scores_tab(page: Page) -> None:
     """What ran, the region table and the lesion-wise table."""
-    with gr.Tab("Scores & timings", elem_id="bs-tab-metrics"):
+    with gr.Tab("Scores", elem_id="bs-tab-metrics"):
         page.run_info = gr.Markdown(NO_RUN, elem_id="bs-run-info")
         page.metrics = gr.Dataframe(
             headers=["region", "predicted mL"],

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from brainseg.ui import segmentation
+from brainseg.ui import segmentation, viewer
 from brainseg.ui.layout import NO_HEAT, NO_RUN, Page
-from brainseg.ui.viewer import Screen, Session
+from brainseg.ui.viewer import Display, Screen, Session
 from brainseg.ui.widgets import png_in_cache
 from brainseg.viz import PLANES
 
@@ -50,12 +50,19 @@ def run_panel(session: Session | None, heat: str | None) -> list:
     ]
 
 
-def full(page: Page, session: Session, shown: Screen) -> list:
+def overlay_radio(session: Session, display: Display) -> gr.Radio:
+    """The Overlay radio offering what the case can draw, set to what is drawn (nothing before a run without
+    a truth)."""
+    choices = viewer.overlay_choices(session)
+    return gr.Radio(choices=choices, value=display.overlay if display.overlay in choices else None)
+
+
+def full(page: Page, session: Session, shown: Screen, display: Display) -> list:
     """Updates of :attr:`Page.full_outputs`: a newly loaded case, slider ranges included."""
     slider_updates = [gr.Slider(value=v, maximum=m) for v, m in shown.sliders.values()]
     pictures, heat = views(page, shown)
     texts = [shown.title, shown.readout, shown.warnings, shown.summary]
-    return [*pictures, *slider_updates, *texts, *heat, *run_panel(session, None)]
+    return [*pictures, *slider_updates, *texts, *heat, *run_panel(session, None), overlay_radio(session, display)]
 
 
 def partial(page: Page, shown: Screen | None, with_sliders: bool = False) -> list:

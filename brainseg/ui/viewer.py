@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import ndimage
 
 from brainseg.errors import CaseFilesError
 from brainseg.io import case_summary, format_summary, load_case
@@ -44,7 +47,7 @@ DEFAULT_SEQUENCE = "FLAIR"
 
 OVERLAYS: dict[str, str] = {
     "prediction": "the model's regions (filled and outlined as chosen)",
-    "truth": "the uploaded ground truth",
+    "truth": "the ground truth that came with the case",
     "both": "prediction filled, truth outlined",
     "difference": "agreement (teal), false positives (red) and misses (blue) of one region",
 }
@@ -98,13 +101,15 @@ class Display:
         return dataclasses.replace(self, heatmap=DEFAULT.heatmap, rejected=())
 
     def after_run(self, run: Run) -> Display:
-        """The display a new run starts with: every region accepted; after a prompt, the prompt's attention
-        map and, when it asks for one region, the difference overlay of that region."""
+        """The display a new run starts with: its prediction drawn (or compared with the truth, if that was
+        chosen), every region accepted; after a prompt, the prompt's attention map and, when it asks for one
+        region, the difference overlay of that region."""
         from brainseg.ui.segmentation import PROMPT
 
         targets = run.result.target_regions
         return dataclasses.replace(
             self,
+            overlay=self.overlay if self.overlay in ("both", "difference") else "prediction",
             heatmap=PROMPT if PROMPT in run.heatmaps else self.heatmap,
             difference_region=targets[0] if len(targets) == 1 else self.difference_region,
             rejected=(),
@@ -134,6 +139,7 @@ class Session:
         summary: the ``brainseg inspect`` text of the case, computed once.
         warnings: every warning raised while loading the case.
         run: the last segmentation of this case, or None.
+        files: the uploaded files it was read from (server paths; empty for an example).
     """
 
     loaded: LoadedCase
@@ -141,6 +147,7 @@ class Session:
     summary: str
     warnings: list[str] = field(default_factory=list)
     run: Run | None = None
+    files: tuple[str, ...] = ()
 
     def with_run(self, run: Run | None) -> Session:
         """A copy of this session holding ``run`` (the session given to a callback is never modified)."""
@@ -204,6 +211,17 @@ class Upload:
     truth: str | None = None
     labels: str = "auto"
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file the form holds."""
+        slots = (self.t1, self.t1ce, self.t2, self.flair, *self.case_files, self.truth)
+        return tuple(str(p) for p in slots if p)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the form holds a case to load: a whole-case upload, or all four sequences."""
+        return bool(self.case_files) or all((self.t1, self.t1ce, self.t2, self.flair))
+
 
 def open_case(loaded: LoadedCase, origin: str) -> tuple[Session, Cursor]:
     """A new session for ``loaded`` and the cursor to start at (the tumor if there is a truth, else the brain)."""
@@ -230,12 +248,41 @@ def start_cursor(loaded: LoadedCase) -> Cursor:
 def overlay_mode(session: Session, display: Display) -> str:
     """The overlay actually drawn: ``display.overlay`` when the data for it exist, else what does."""
     has_pred, has_truth = session.run is not None, session.loaded.case.truth is not None
-    mode = display.overlay if display.overlay in OVERLAYS else "prediction"
-    if mode != "truth" and not has_pred:
+    if not has_pred:
         return "truth" if has_truth else "none"
-    if mode != "prediction" and not has_truth:
+    if not has_truth:
         return "prediction"
-    return mode
+    return display.overlay if display.overlay in OVERLAYS else "prediction"
+
+
+def overlay_choices(session: Session) -> list[str]:
+    """The overlay modes the case can draw now (the Overlay radio offers these only): the truth before a run,
+    the prediction without a truth, all of them with both."""
+    has_pred, has_truth = session.run is not None, session.loaded.case.truth is not None
+    if has_pred and has_truth:
+        return list(OVERLAYS)
+    return ["prediction"] * has_pred + ["truth"] * has_truth
+
+
+def honest(session: Session, display: Display) -> Display:
+    """``display`` with :attr:`Display.overlay` set to what is drawn, so that the radio says what the views show
+    (unchanged when nothing can be drawn yet)."""
+    mode = overlay_mode(session, display)
+    return display if mode == "none" else dataclasses.replace(display, overlay=mode)
+
+
+def run_cursor(session: Session, cursor: Cursor) -> Cursor:
+    """Where the views go after a run: the centre of the prediction's largest tumor component (snapped into
+    it), or ``cursor`` when the prediction is empty."""
+    if session.run is None:
+        return cursor
+    tumor = session.run.labels > 0  # (X, Y, Z)
+    components, count = ndimage.label(tumor)
+    if count == 0:
+        return cursor
+    sizes = np.bincount(components.ravel())[1:]
+    largest = components == int(np.argmax(sizes)) + 1
+    return tumor_cursor(largest.astype(np.uint8)) or cursor
 
 
 def overlay_layers(session: Session, display: Display) -> tuple[ViewOptions, dict]:
@@ -309,19 +356,21 @@ def _label_name(label: int) -> str:
 
 
 def readout(session: Session, cursor: Cursor, display: Display | None = None) -> str:
-    """Markdown about the voxel under the cursor (position, world mm, intensities, truth and predicted label,
-    heat-map value), then a line saying what the overlay shows."""
+    """Markdown about the voxel under the cursor (position, world mm, intensities, the truth's and the
+    prediction's label where the overlay draws them, heat-map value), then a line saying what the overlay shows."""
     display = display or Display()
     case = session.loaded.case
     world = case.affine @ np.r_[cursor, 1.0]
     values = " · ".join(f"{name} {case.images[i][cursor]:g}" for i, name in enumerate(SEQUENCES))
     text = f"voxel x {cursor[0]}, y {cursor[1]}, z {cursor[2]} · RAS {world[0]:.1f}, {world[1]:.1f}, {world[2]:.1f} mm"
     text += f" · {values}"
-    if case.truth is not None:
-        text += f" · truth: {_label_name(int(case.truth[cursor]))}"
+    mode = overlay_mode(session, display)
+    if mode in ("truth", "both", "difference"):  # the labels of what is drawn, nothing else
+        text += f" · truth: {_label_name(int(case.truth[cursor]))}"  # type: ignore[index]
     run = session.run
     if run is not None:
-        text += f" · prediction: {_label_name(int(run.reviewed_labels(display.rejected)[cursor]))}"
+        if mode != "truth":
+            text += f" · prediction: {_label_name(int(run.reviewed_labels(display.rejected)[cursor]))}"
         heat = heat_volume(session, display)
         if heat is not None:
             value = heat.low + (heat.high - heat.low) * float(heat.levels[cursor]) / 255.0
@@ -381,8 +430,59 @@ def load_upload(session: Session | None, upload: Upload, display: Display) -> tu
             "nothing to load: upload the four sequences (T1, T1ce, T2, FLAIR) or one .zip / several files of a case"
         )
     case = load_case(case_files or None, **explicit, labels=upload.labels)
+    if not case_files and case.name == "case":  # four slots of any names: name it after what they share
+        case = dataclasses.replace(case, name=common_stem([p.name for k, p in explicit.items() if k != "truth"]))
     new_session, cursor = open_case(prepare(case), "uploaded case")
+    new_session.files = upload.files
     return new_session, screen(new_session, cursor, display)
+
+
+def loaded_markdown(session: Session) -> str:
+    """What an upload was read as: each file's whole name and the sequence (or truth) it was taken as."""
+    sources = session.loaded.case.sources
+    names = {role: Path(s.file).name if s.file.startswith("/") else s.file for role, s in sources.items()}
+    lines = [f"{role} ← `{name}`" for role, name in names.items()]
+    return f"✓ **Loaded {session.loaded.case.name}**  \n" + "  \n".join(lines)
+
+
+def waiting_markdown(upload: Upload) -> str:
+    """The upload form's state while it does not yet hold a case: what arrived, what is missing."""
+    slots = {"T1": upload.t1, "T1ce": upload.t1ce, "T2": upload.t2, "FLAIR": upload.flair}
+    if not any(slots.values()):
+        return "Truth received; now upload the case's sequences." if upload.truth else ""
+    have = [name for name, path in slots.items() if path]
+    missing = [name for name, path in slots.items() if not path]
+    if not missing:
+        return "These files are the case on screen."
+    return f"Received {', '.join(have)}; add {', '.join(missing)} to load the case."
+
+
+def refused_title(session: Session | None, message: str) -> str:
+    """The case title after a refused upload: plainly not the upload, and why."""
+    still = "Nothing is loaded."
+    if session is not None:
+        still = f"Still showing the previous case, **{session.loaded.case.name}** ({session.origin}), not the upload."
+    return f"### ⚠ Upload not loaded\n{message}  \n{still}"
+
+
+def common_stem(names: Sequence[str]) -> str:
+    """What file names share at their start, separators and a trailing sequence word trimmed
+    (``Brats18_x_t1.nii.gz``, ``Brats18_x_flair.nii.gz`` -> ``Brats18_x``); ``case`` when nothing is shared."""
+    stems = [name.split(".")[0] for name in names]
+    shared = os.path.commonprefix(stems) if stems else ""  # noqa: RUF071 - a shared start of names, not a folder
+    if len(stems) > 1 and not all(stem == shared for stem in stems):
+        shared = re.sub(r"[_\-. ]+[A-Za-z0-9]*$", "", shared) if shared[-1:].isalnum() else shared
+    return shared.strip("_-. ") or "case"
+
+
+def pending_upload(session: Session | None, upload: Upload) -> str | None:
+    """A one-line refusal when the upload form holds files that are not the case on screen, else None."""
+    waiting = [path for path in upload.files if session is None or path not in session.files]
+    if not waiting:
+        return None
+    names = ", ".join(Path(p).name for p in waiting)
+    shown = f"the views show {session.loaded.case.name}" if session is not None else "no case is loaded"
+    return f"{names}: uploaded but not loaded ({shown}); press Load case, or add the missing sequences"
 
 
 def move_cursor(

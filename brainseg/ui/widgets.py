@@ -8,6 +8,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import os
+import re
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +43,24 @@ CSS = """
 .bs-colorbar-ticks { display: flex; justify-content: space-between; }
 .bs-step { font-weight: 600; color: var(--color-accent); }
 """
+
+NARROW_SCREEN_PX = 1100
+"""Below this window width the sidebar starts closed: open, it would cover a third of the page or more."""
+JS = f"""
+() => {{
+  if (window.innerWidth >= {NARROW_SCREEN_PX}) return;
+  const close = () => {{
+    const bar = document.querySelector('#bs-sidebar');
+    if (!bar) return false;
+    if (bar.classList.contains('open')) bar.querySelector('.toggle-button')?.click();
+    return true;
+  }};
+  if (close()) return;
+  const timer = setInterval(() => {{ if (close()) clearInterval(timer); }}, 100);
+  setTimeout(() => clearInterval(timer), 10000);
+}}
+"""
+"""Runs once when the page opens."""
 
 
 def legend_html() -> str:
@@ -76,8 +97,9 @@ def png_in_cache(image: np.ndarray, cache_dir: str, name: str) -> str:
 
 
 def user_errors(title: str) -> Callable[[Callable], Callable]:
-    """Show bad input as a ``gr.Error`` titled ``title`` with the CLI's one-line message; the session keeps
-    what it showed (a failing handler returns nothing, so no output changes)."""
+    """Show bad input as a ``gr.Error`` titled ``title`` with the CLI's one-line message (upload folders left
+    out, see :func:`without_folders`); the session keeps what it showed (a failing handler returns nothing, so
+    no output changes)."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -85,11 +107,20 @@ def user_errors(title: str) -> Callable[[Callable], Callable]:
             try:
                 return fn(*args, **kwargs)
             except BrainSegError as exc:
-                raise gr.Error(str(exc), title=title, print_exception=False) from None
+                message = without_folders(str(exc))
+                raise gr.Error(message, title=title, print_exception=False) from None
             except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-                message = f"{exc.filename or exc}: {exc.strerror or 'cannot be read'}"
+                message = without_folders(f"{exc.filename or exc}: {exc.strerror or 'cannot be read'}")
                 raise gr.Error(message, title="Cannot read a file", print_exception=False) from None
 
         return wrapper
 
     return decorate
+
+
+def without_folders(message: str) -> str:
+    """``message`` with the server's upload folders removed (``/tmp/gradio/3f2a…/T1.nii.gz`` -> ``T1.nii.gz``):
+    that folder means nothing to the user, and the file's name is what they gave. Other paths (a checkpoint
+    folder the server was configured with) stay whole."""
+    uploads = os.environ.get("GRADIO_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "gradio")
+    return re.sub(re.escape(uploads.rstrip("/")) + r"/(?:[^\s/:'\"]+/)*", "", message)

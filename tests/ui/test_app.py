@@ -102,6 +102,9 @@ def test_picking_a_model_without_checkpoint_is_a_clear_error(monkeypatch, tmp_pa
     assert "⚠ no trained checkpoint" in _handler(demo, "on_model")(missing[0].name)
 
 
+NO_UPLOAD = (None, None, None, None, None, None, "auto")  # the upload form, empty
+
+
 def test_segment_then_export_through_the_handlers(tiny_library, demo_checkpoint, monkeypatch):
     monkeypatch.setenv("BRAINSEG_MODEL_SOURCES", f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}")
     factory = FakeFactory()
@@ -109,8 +112,8 @@ def test_segment_then_export_through_the_handlers(tiny_library, demo_checkpoint,
     shown_as = Display()
     state, _, *_ = _handler(demo, "on_example")(None, shown_as, "Case-001")
     with pytest.raises(gr.Error, match="'liver' is outside"):
-        _handler(demo, "on_segment")(state, shown_as, DEFAULT_MODEL, "the liver", False, 5, 6, 4)
-    outputs = _handler(demo, "on_segment")(state, shown_as, DEFAULT_MODEL, "tumor core", True, 5, 6, 4)
+        _handler(demo, "on_segment")(state, shown_as, DEFAULT_MODEL, "the liver", False, 5, 6, 4, *NO_UPLOAD)
+    outputs = _handler(demo, "on_segment")(state, shown_as, DEFAULT_MODEL, "tumor core", True, 5, 6, 4, *NO_UPLOAD)
     new_state, after, status = outputs[0], outputs[1], outputs[-1]
     assert new_state.run is not None and state.run is None
     assert status.startswith("✓ Done in") and f"{DEFAULT_MODEL} on cpu" in status

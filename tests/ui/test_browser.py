@@ -40,14 +40,19 @@ def page(app_url):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app_url)
-        page.locator("#bs-view-axial").wait_for(state="attached")
-        if find_examples():  # the page opens on the default example: let it arrive first
-            page.wait_for_function("() => document.querySelector('#bs-title')?.innerText.includes('voxels')")
-        yield page
+        yield open_page(browser, app_url)
         browser.close()
+
+
+def open_page(browser, app_url: str, width: int = 1440):
+    """A new page (a new session) on the app, once the default example has arrived."""
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_url)
+    page.locator("#bs-view-axial").wait_for(state="attached")
+    if find_examples():  # the page opens on the default example: let it arrive first
+        page.wait_for_function("() => document.querySelector('#bs-title')?.innerText.includes('voxels')")
+    return page
 
 
 def _src(page, plane: str) -> str:
@@ -127,7 +132,7 @@ def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
     # Segment with the default model and a prompt: its reading shows as it is typed, the attention maps after.
     page.locator("#bs-prompt textarea").fill("segment the enhancing tumor")
     expect(page.locator("#bs-interpretation")).to_contain_text("ET from 'enhancing tumor'")
-    page.get_by_role("tab", name="Attention & uncertainty").click()
+    page.get_by_role("tab", name="Attention maps").click()
     page.locator("#bs-segment").click()
     expect(page.locator("#bs-run-status")).to_contain_text("Done", timeout=TIMEOUT_MS)
     expect(page.locator("#bs-colorbar")).to_contain_text("prompt attention (ET)")

@@ -16,8 +16,9 @@ from tests.casefiles import LPS_AFFINE, write_case
 
 LOAD_OUTPUTS = (
     "example axial coronal sagittal z y x title readout warnings summary heat_axial heat_coronal heat_sagittal "
-    "colorbar heatmap plot run_info metrics lesions exported"
+    "colorbar heatmap plot run_info metrics lesions exported overlay"
 ).split()
+UPLOAD_OUTPUTS = (*LOAD_OUTPUTS, "load_status")  # and what each file was read as
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_api_names_the_segment_and_loading_endpoints(client):
 def test_upload_four_files_returns_three_views(client, tmp_path):
     paths = write_case(tmp_path / "c", truth=False)  # 12 x 14 x 10 voxels of 1 mm
     files = [handle_file(str(paths[s])) for s in ("T1", "T1ce", "T2", "FLAIR")]
-    shown = dict(zip(LOAD_OUTPUTS, client.predict(*files, None, None, "auto", api_name="/load_upload"),
+    shown = dict(zip(UPLOAD_OUTPUTS, client.predict(*files, None, None, "auto", api_name="/load_upload"),
                      strict=True))  # fmt: skip
     example, axial, coronal, sagittal = shown["example"], shown["axial"], shown["coronal"], shown["sagittal"]
     x, y, z, title, readout = shown["x"], shown["y"], shown["z"], shown["title"], shown["readout"]
@@ -58,9 +59,14 @@ def test_upload_four_files_returns_three_views(client, tmp_path):
     assert (x["maximum"], y["maximum"], z["maximum"]) == (11, 13, 9)
     assert (x["value"], y["value"], z["value"]) == (5, 6, 4)
     assert example["value"] is None  # no example is selected any more
-    assert title.startswith("### case\nuploaded case")
+    assert title.startswith("### Case-001\nuploaded case")  # four slots: named after what their names share
     assert "naming: explicit" in summary and "No warnings" in warnings
     assert readout.startswith("voxel x 5, y 6, z 4")
+    assert shown["overlay"]["choices"] == [] and shown["overlay"]["value"] is None  # nothing to draw yet
+    assert (
+        shown["load_status"].startswith("✓ **Loaded Case-001**")
+        and f"FLAIR ← `{paths['FLAIR'].name}`" in shown["load_status"]
+    )
 
 
 def test_bad_upload_is_the_cli_line_and_the_case_stays(client, tmp_path, capsys):

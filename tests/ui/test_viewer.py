@@ -171,3 +171,37 @@ def test_display_controls_update_one_field_each_as_gradio_sends_them():
         rejected.for_new_case().rejected == ()
         and shown.with_control("heatmap", "ET").for_new_case().heatmap == "semantic"
     )
+
+
+def test_an_upload_without_truth_after_a_case_with_truth_draws_nothing_yet(tiny_library, tmp_path):
+    session, _ = viewer.load_example(None, "Case-001", Display(), tiny_library)
+    shown_as = viewer.honest(session, Display())
+    assert shown_as.overlay == "truth" and viewer.overlay_choices(session) == ["truth"]
+    paths = write_case(tmp_path / "c", truth=False)
+    upload = Upload(*(str(paths[s]) for s in ("T1", "T1ce", "T2", "FLAIR")))
+    assert viewer.pending_upload(session, upload).startswith("Case-001_t1.nii.gz, Case-001_t1ce.nii.gz")
+    after, shown = viewer.load_upload(session, upload, shown_as)  # the display still says "truth"
+    assert viewer.overlay_mode(after, shown_as) == "none" and viewer.overlay_choices(after) == []
+    assert "Overlay: none" in shown.readout and after.loaded.case.name == "Case-001"
+    assert viewer.pending_upload(after, upload) is None
+
+
+def test_after_a_run_the_cursor_goes_to_the_largest_predicted_component(tiny_library):
+    from types import SimpleNamespace
+
+    session, shown = viewer.load_example(None, "Case-001", Display(), tiny_library)
+    labels = np.zeros(session.shape, np.uint8)
+    labels[0:2, 0:2, 0:2] = ED  # 8 voxels
+    labels[8:11, 9:12, 6:9] = ED  # 27 voxels: the largest
+    ran = session.with_run(SimpleNamespace(labels=labels))
+    assert viewer.run_cursor(ran, shown.cursor) == (9, 10, 7)
+    assert viewer.run_cursor(session.with_run(SimpleNamespace(labels=labels * 0)), (1, 2, 3)) == (1, 2, 3)
+
+
+def test_four_slots_are_named_after_what_their_file_names_share():
+    assert viewer.common_stem(["Brats18_x_t1.nii.gz", "Brats18_x_t1ce.nii.gz", "Brats18_x_flair.nii.gz"]) == "Brats18_x"
+    assert viewer.common_stem(["BraTS-GLI-00001-000-t1n.nii.gz", "BraTS-GLI-00001-000-t2f.nii.gz"]) == (
+        "BraTS-GLI-00001-000"
+    )
+    assert viewer.common_stem(["patient12a.nii", "patient12b.nii"]) == "patient12"
+    assert viewer.common_stem(["T1.nii", "T1ce.nii", "T2.nii", "FLAIR.nii"]) == "case"
