@@ -18,6 +18,7 @@ import numpy as np
 
 from brainseg.labels import EVALUATION_REGIONS, REGIONS, SUBREGIONS
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
+from brainseg.ui import map_guide
 from brainseg.ui.model_menu import RUN_TIMES, ModelChoice
 from brainseg.viz.heatmap import HeatVolume
 from brainseg.viz.overlay import difference_map
@@ -88,6 +89,9 @@ class Run:
         figure: plotly figure of the regions in 3D.
         timings: step -> seconds (the segmenter's, plus the app's own steps).
         finished: UTC time the run finished, ISO 8601.
+        map_notes: map name -> one line: what the map is and how well it points at the tumor
+            (:mod:`brainseg.ui.map_guide`).
+        first_map: the map to show first, one measured to point at the tumor; None when none is.
     """
 
     model: str
@@ -100,6 +104,8 @@ class Run:
     figure: Any
     timings: dict[str, float]
     finished: str
+    map_notes: dict[str, str] = field(default_factory=dict)
+    first_map: str | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -230,6 +236,9 @@ def run_segmentation(
     timings["views (app)"] = time.perf_counter() - start
     report(1.0, "Done")
     slim = dataclasses.replace(result, attention={})  # the quantized heat maps replace ~36 MB per map
+    regions = tuple(result.target_regions) if prompt is not None else ()
+    sha = str(segmenter.info.get("sha256", ""))
+    scores = {name: map_guide.map_score(choice.name, sha, name, regions) for name in heatmaps}
     return Run(
         model=choice.name,
         source=source,
@@ -241,6 +250,8 @@ def run_segmentation(
         figure=figure,
         timings=timings,
         finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        map_notes={name: map_guide.map_note(name, score, regions) for name, score in scores.items()},
+        first_map=map_guide.first_map(list(heatmaps), scores),
     )
 
 

@@ -103,14 +103,15 @@ class Display:
     def after_run(self, run: Run) -> Display:
         """The display a new run starts with: its prediction drawn (or compared with the truth, if that was
         chosen), every region accepted; after a prompt, the prompt's attention map and, when it asks for one
-        region, the difference overlay of that region."""
+        region, the difference overlay of that region; the map first shown is one measured to point at the
+        tumor (:attr:`Run.first_map`), else the prompt's."""
         from brainseg.ui.segmentation import PROMPT
 
         targets = run.result.target_regions
         return dataclasses.replace(
             self,
             overlay=self.overlay if self.overlay in ("both", "difference") else "prediction",
-            heatmap=PROMPT if PROMPT in run.heatmaps else self.heatmap,
+            heatmap=run.first_map or (PROMPT if PROMPT in run.heatmaps else self.heatmap),
             difference_region=targets[0] if len(targets) == 1 else self.difference_region,
             rejected=(),
         )
@@ -314,7 +315,7 @@ def screen(session: Session, cursor: Cursor, display: Display) -> Screen:
     if heat is not None:
         plain = ViewOptions(fill=(), outline=(), crosshair=display.crosshair)
         heat_views = renderer.render_all(cursor, display.sequence, plain, heat=heat)
-        colorbar = colorbar_html(heat)
+        colorbar = colorbar_html(heat) + map_note_html(session, display)
     return Screen(
         views=views,
         cursor=cursor,
@@ -334,6 +335,18 @@ def heat_volume(session: Session, display: Display):
     if run is None or not run.heatmaps:
         return None
     return run.heatmaps.get(display.heatmap) or next(iter(run.heatmaps.values()))
+
+
+def map_note_html(session: Session, display: Display) -> str:
+    """The line under the map shown: what it is and whether it points at the tumor (empty before a run)."""
+    run = session.run
+    if run is None or not run.heatmaps:
+        return ""
+    name = display.heatmap if display.heatmap in run.heatmaps else next(iter(run.heatmaps))
+    note = run.map_notes.get(name, "")
+    if run.first_map is None and note:
+        note += " No map of this model was measured to point at the tumor."
+    return f'<div class="bs-map-note">{html.escape(note)}</div>' if note else ""
 
 
 def clamp(cursor: Sequence[float], shape: tuple[int, int, int]) -> Cursor:

@@ -38,6 +38,7 @@ CSS = """
 #bs-interpretation, #bs-model-info { font-size: 13px; }
 #bs-interpretation p, #bs-model-info p { margin: 2px 0; }
 .bs-colorbar { max-width: 420px; font-size: 12px; }
+.bs-map-note { font-size: 12px; margin-top: 4px; color: var(--body-text-color-subdued); }
 .bs-colorbar-title { font-weight: 600; margin-bottom: 2px; }
 .bs-colorbar-bar { height: 14px; border-radius: 3px; border: 1px solid #4443; }
 .bs-colorbar-ticks { display: flex; justify-content: space-between; }
