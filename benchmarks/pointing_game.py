@@ -19,11 +19,14 @@ and ``ET`` attention maps against that region; the ``prompt`` map against the pr
 
 The table (and with ``--verbose`` the per-case rows) is printed and written between the markers of
 ``docs/pointing-game.md`` (``--doc PATH``; ``--doc ''`` writes nothing); the text around the markers is kept.
+The means, with each checkpoint's sha256, go to ``assets/checkpoints/pointing_game.json`` (``--scores``), which
+the app reads to pick the map it shows first (:mod:`brainseg.ui.map_guide`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -39,6 +42,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "real-train"
 DOC = REPO / "docs" / "pointing-game.md"
+SCORES = REPO / "assets" / "checkpoints" / "pointing_game.json"
 BEGIN, END = "<!-- pointing-game:begin -->", "<!-- pointing-game:end -->"
 PROMPTS = {"whole tumor": "WT", "tumor core": "TC", "enhancing tumor": "ET"}
 """The prompts run, and the region each one asks for (checked against the prompt reader at run time)."""
@@ -181,6 +185,25 @@ def case_table(scores: list[Score], variants: list[str], cases: list[str]) -> st
     return "\n".join(lines)
 
 
+def scores_json(scores: list[Score], shas: dict[str, str], cases: list[str], command: str) -> dict:
+    """What :mod:`brainseg.ui.map_guide` reads: per variant its checkpoint's sha256 and, per ``map:region``
+    (``prompt:ET`` for the prompt asking for ET), the mean score, mean chance and whether it was ever flat."""
+    variants = {}
+    for variant, sha in shas.items():
+        maps = {}
+        for kind, region in dict.fromkeys((s.map, s.region) for s in scores if s.variant == variant):
+            mine = [s for s in scores if s.variant == variant and s.map == kind and s.region == region]
+            key = f"{'prompt' if kind.startswith('prompt ') else kind}:{region}"
+            score, _ = _mean([s.score for s in mine])
+            chance, _ = _mean([s.chance for s in mine])
+            if not math.isnan(score):
+                flat = any(s.flat > FLAT for s in mine)
+                maps[key] = {"score": round(score, 3), "chance": round(chance, 3), "flat": flat}
+        variants[variant] = {"sha256": sha, "cases": len(cases), "maps": maps}
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    return {"generated": generated, "command": command, "cases": cases, "variants": variants}
+
+
 def write_doc(path: Path, generated: str) -> None:
     """Replace the text between the markers (or append it, with markers) and keep the rest of the file."""
     block = f"{BEGIN}\n{generated.rstrip()}\n{END}"
@@ -203,6 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--top-fraction", type=float, default=0.01, help="share of a map's brain voxels (0.01)")
     parser.add_argument("--doc", default=str(DOC), help="markdown file to write the table into ('' for none)")
     parser.add_argument("--verbose", action="store_true", help="also the per-case rows")
+    parser.add_argument(
+        "--scores", default=str(SCORES), help="JSON of the scores for the app's map guide ('' for none)"
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"skipped: no real cases with truth at {args.data} (the BraTS 2018 folder is not in this checkout)")
@@ -224,9 +250,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(cases)} case(s): {', '.join(names)}", file=sys.stderr)
     scores: list[Score] = []
     seconds: dict[str, float] = {}
+    shas: dict[str, str] = {}
     for variant, source in variants.items():
         step = time.perf_counter()
         segmenter = Segmenter(source, args.device)
+        shas[variant] = str(segmenter.info.get("sha256", ""))
         for case in cases:
             scores += score_case(variant, segmenter, case, args.top_fraction)
             print(f"  {variant} {case.name}: {time.perf_counter() - step:.0f} s so far", file=sys.stderr)
@@ -263,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.doc:
         write_doc(Path(args.doc), generated)
         print(f"written to {args.doc}", file=sys.stderr)
+    if args.scores:
+        Path(args.scores).write_text(json.dumps(scores_json(scores, shas, names, command.strip()), indent=1) + "\n")
+        print(f"written to {args.scores}", file=sys.stderr)
 
 
 if __name__ == "__main__":

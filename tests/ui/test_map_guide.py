@@ -53,3 +53,17 @@ def test_the_note_says_what_the_map_is_and_how_it_scored(tmp_path):
     assert "48% of its brightest 1 % of voxels fall in the ET on 5 real cases (chance 1%)" in note
     flat = map_guide.map_note("WT", MapScore(0.08, "WT", 0.08, 5, flat=True), ())
     assert "does not point at the tumor" in flat and "almost one colour" in flat
+
+
+def test_the_bundled_scores_are_of_the_bundled_checkpoints():
+    """A retrained checkpoint needs ``python -m benchmarks.pointing_game --cases 10``: old scores do not apply."""
+    from brainseg.hub import file_sha256
+    from brainseg.hub.sources import BUNDLED_DIR
+
+    measured = json.loads(map_guide.SCORES_FILE.read_text())["variants"]
+    for variant, entry in measured.items():
+        assert entry["sha256"] == file_sha256(BUNDLED_DIR / variant / "model.safetensors"), variant
+    # The default model's semantic map does not point at the tumor; its TC map does, and is shown first.
+    clip = {n: map_guide.map_score("clip-unet3d", measured["clip-unet3d"]["sha256"], n, ()) for n in ("semantic", "TC")}
+    assert not clip["semantic"].points_well() and clip["TC"].points_well()
+    assert map_guide.first_map(["semantic", "TC", "ET"], clip) == "TC"
