@@ -146,7 +146,9 @@ def resize_target(target: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return pool(target.float(), tuple(size))
 
 
-def response_distillation(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 2.0):
+def response_distillation(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 2.0
+) -> torch.Tensor:
     """Soft-target distillation for sigmoid outputs: BCE of student vs teacher probabilities at ``temperature``.
 
     Scaled by ``temperature**2`` (Hinton et al.) so its gradient size does not depend on the temperature.
@@ -184,7 +186,8 @@ def distillation_loss(
     """
     if not teacher_logits:
         raise LossConfigError("distillation needs at least one teacher")
-    response = sum(response_distillation(student_logits, t, temperature) for t in teacher_logits) / len(teacher_logits)
+    responses = [response_distillation(student_logits, t, temperature) for t in teacher_logits]
+    response = sum(responses[1:], start=responses[0]) / len(responses)  # started on a tensor, so it is one
     pairs = list(zip(student_features, teacher_features, strict=True))
     feature = sum(feature_distillation(s, t) for s, t in pairs) / max(len(pairs), 1)
     return response_weight * response + feature_weight * feature

@@ -17,7 +17,7 @@ from brainseg.errors import BrainSegError
 from brainseg.hub import load_checkpoint
 from brainseg.inference import predict_volume
 from brainseg.inference.postprocess import clean_tumor, labels_from_probabilities, nest_probabilities
-from brainseg.io import load_case
+from brainseg.io import Case, load_case
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics import evaluate, voxel_volume_ml
 from brainseg.preprocess.coverage import normalize_covered
@@ -43,7 +43,11 @@ class EvaluationRow:
     cases: int
 
 
-def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tuple[float, float, float]]]:
+TestCase = tuple[np.ndarray, np.ndarray, tuple[float, float, float]]
+"""Raw images (4, X, Y, Z) RAS, internal labels (X, Y, Z), spacing in mm."""
+
+
+def test_cases(data: str, cache: Path) -> list[TestCase]:
     """``synth:N`` (N held-out synthetic gliomas, 1 mm BraTS grid), ``synth-met:N`` / ``synth-lgg:N`` (the same
     seeds' metastasis-like / non-enhancing low-grade-like cases) or a BraTS-layout folder of cases with truth.
 
@@ -58,19 +62,22 @@ def test_cases(data: str, cache: Path) -> list[tuple[np.ndarray, np.ndarray, tup
         held_out = validation_cases(cache / "test", int(count), seed=TEST_SEED, lesion=SYNTHETIC_SETS[kind])
         return [(images, labels, (1.0, 1.0, 1.0)) for images, labels in held_out]
     folder = BratsFolderSet(Path(data))
-    cases = [load_case(path) for path in folder.folders]
-    # Cropped to the brain plus a margin, as the synthetic cases are and as the Segmenter runs the networks.
-    boxes = [brain_box(brain_mask(case.images)) for case in cases]
-    return [
-        (case.images[(slice(None), *box)], case.truth[box], case.spacing)
-        for case, box in zip(cases, boxes, strict=True)
-    ]
+    return [_cropped_case(load_case(path)) for path in folder.folders]
+
+
+def _cropped_case(case: Case) -> TestCase:
+    """A case with truth cropped to the brain plus a margin, as the synthetic cases are and as the Segmenter
+    runs the networks."""
+    if case.truth is None:  # BratsFolderSet lists only folders with a truth file
+        raise BrainSegError(f"{case.name}: no truth label map to score against")
+    box = brain_box(brain_mask(case.images))
+    return case.images[(slice(None), *box)], case.truth[box], case.spacing
 
 
 def evaluate_model(
     name: str,
     checkpoint: str,
-    cases: list,
+    cases: list[TestCase],
     device: str = "cpu",
     min_component_fraction: float = 0.0,
     min_enhancing_ml: float = 0.0,

@@ -18,6 +18,7 @@ scratch; a BrainSeg checkpoint already contains every weight and never needs it.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from brainseg.hub.backbones_bert import load_pretrained_bert
@@ -39,7 +40,7 @@ __all__ = ["OPEN_CLIP_WEIGHTS", "PRETRAINED_ALIASES", "backbone_source", "load_p
 OPEN_CLIP_WEIGHTS = "open_clip_model.safetensors"
 
 
-def read_open_clip_state(source: str) -> dict:
+def read_open_clip_state(source: str) -> dict[str, torch.Tensor]:
     """The tensors of an open_clip checkpoint (safetensors only), read on the CPU."""
     label, folder = backbone_folder(source, (OPEN_CLIP_WEIGHTS,))
     return read_safetensors(folder, OPEN_CLIP_WEIGHTS, label)
@@ -59,7 +60,7 @@ def load_pretrained_backbones(model: nn.Module) -> list[str]:
             or a BERT / SAM checkpoint does not match the model (the message names the fields or keys).
         ModelConfigError: CLIP weights do not fit the tower's architecture.
     """
-    open_clip_states: dict[str, dict] = {}
+    open_clip_states: dict[str, dict[str, torch.Tensor]] = {}
     loaded = []
     for name, module in model.named_modules():
         if isinstance(module, ClipTextEncoder | ClipVisualEncoder) and module.config.pretrained:

@@ -15,6 +15,7 @@ A checkpoint in transformers' layout, as ``google-bert/bert-base-uncased`` holds
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -72,7 +73,7 @@ class WordPieceTokenizer:
         self.tokenizer.enable_truncation(context_length)
         self.tokenizer.enable_padding(length=context_length, pad_id=vocab["[PAD]"], pad_token="[PAD]")
 
-    def __call__(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, prompts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         if isinstance(prompts, str) or not prompts:
             raise ValueError(f"prompts must be a non-empty list of strings, got {prompts!r}")
         # One by one: encode_batch would start the tokenizers thread pool, which warns and turns itself off in
@@ -127,6 +128,8 @@ def load_pretrained_bert(encoder: BertTextEncoder) -> str:
     from transformers import BertConfig  # the encoder has imported transformers already
 
     name = encoder.config.pretrained
+    if name is None:
+        raise CheckpointError("the BERT text encoder's config names no pretrained weights (text.pretrained)")
     label, folder = backbone_folder(name, BERT_FILES)
     stored = read_json(folder, BERT_CONFIG, label)
     defaults = BertConfig()  # what transformers assumes for a field a config.json leaves out

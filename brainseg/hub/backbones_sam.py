@@ -126,6 +126,8 @@ def load_pretrained_sam(model: SamDmif) -> str:
             differing field), or the tensors do not match the encoder (naming the keys).
     """
     name = model.config.pretrained
+    if name is None:
+        raise CheckpointError("the sam-dmif config names no pretrained SAM weights (pretrained)")
     label, folder = backbone_folder(name, SAM_FILES)
     stored = stored_vision_config(read_json(folder, SAM_CONFIG, label), label)
     check_architecture(stored, model_vision_config(model), label, SAM_CONFIG)

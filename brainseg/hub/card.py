@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 INTENDED_USE = "Research and teaching only. Not for clinical use: not a medical device, not validated on patients."
 
 
-def model_card(config: dict) -> str:
+def model_card(config: dict[str, Any]) -> str:
     """A model card from a checkpoint's ``config.json`` content (variant, size, data contract, metadata).
 
     The ``brainseg`` block may carry ``training`` (data, recipe, steps, hardware, time), ``metrics``

@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -19,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from brainseg import __version__
 from brainseg.hub.card import model_card
 from brainseg.hub.sources import BUNDLED_DIR, CheckpointError, CheckpointSource, parse_source
-from brainseg.models import ModelConfigError, SegmentationModel, build_from_config, get_variant
+from brainseg.models import ModelConfig, ModelConfigError, SegmentationModel, build_from_config, get_variant
 
 CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "README.md"
 FORMAT_VERSION = 1
@@ -41,14 +42,14 @@ class LoadedCheckpoint:
     source: str
     folder: Path
     sha256: str
-    metadata: dict
+    metadata: dict[str, Any]
 
 
 def save_checkpoint(
     model: SegmentationModel,
     folder: str | Path,
     *,
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     card: str | None = None,
     half: bool = False,
 ) -> Path:
@@ -130,7 +131,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_config(folder: Path, label: str):
+def read_config(folder: Path, label: str) -> tuple[ModelConfig, dict[str, Any]]:
     """The model config stored in ``folder/config.json`` and its ``brainseg`` metadata block."""
     path = folder / CONFIG_FILE
     if not path.is_file():
@@ -201,7 +202,7 @@ def export_checkpoint(
     folder: str | Path,
     *,
     half: bool = True,
-    metrics: dict | None = None,
+    metrics: dict[str, Any] | None = None,
     notes: list[str] | None = None,
 ) -> Path:
     """Copy a checkpoint (any source) to ``folder`` in Hub layout, e.g. a training run's best into the bundle.

@@ -1,12 +1,15 @@
 """Inference: run a variant over a whole case and turn its outputs into labels.
 
 :mod:`brainseg.inference.segmenter` is the user-facing lifecycle (``Segmenter``, ``get_segmenter``);
-:mod:`brainseg.inference.forward` the bare network-over-a-volume step the trainer uses as well.
+:mod:`brainseg.inference.forward` the bare network-over-a-volume step the trainer uses as well (sliding
+windows, 2D slice-wise variants); :mod:`brainseg.inference.passes` the plain and mirrored passes over a case;
+:mod:`brainseg.inference.protocol` the type the app codes against (``SegmenterProtocol``).
 """
 
 from typing import Any
 
 from brainseg.inference.forward import REGION_PROMPTS, logits_to_labels, pad_spatial, predict_volume
+from brainseg.inference.protocol import SegmenterFactory, SegmenterProtocol
 
 _LAZY = {"DEFAULT_MODEL", "Segmentation", "Segmenter", "get_segmenter"}
 
@@ -15,6 +18,8 @@ __all__ = [
     "REGION_PROMPTS",
     "Segmentation",
     "Segmenter",
+    "SegmenterFactory",
+    "SegmenterProtocol",
     "get_segmenter",
     "logits_to_labels",
     "pad_spatial",

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from brainseg.labels import EVALUATION_REGIONS, labels_from_regions
 from brainseg.models import ModelOutput, SegmentationModel
+from brainseg.models.slicing import slices_to_volume, volume_to_slices
 
 SIZE_MULTIPLE = 16
 StepCallback = Callable[[int, int], None]
@@ -87,8 +88,6 @@ def _predict_prompted_2d(
     The encoder features do not depend on the prompt (film-unet2d fuses the prompt at the bottleneck), so
     sharing them gives the same answers as three ``segment_volume`` calls at about 60 % of the time.
     """
-    from brainseg.models.film_unet2d import slices_to_volume, volume_to_slices
-
     padded, size = _pad_in_plane(images)
     slices = volume_to_slices(padded, getattr(model.config, "context_slices", 0))  # (Z, 4 (2k + 1), X, Y)
     prompts = [REGION_PROMPTS[region] for region in EVALUATION_REGIONS]

@@ -105,6 +105,9 @@ def build_report(
         "postprocessing": list(result.postprocessing),
         "warnings": [*case.warnings, *result.warnings],
         "timings_s": {step: _round(seconds) for step, seconds in result.timings.items()},
+        # A cached result ran no network now: say so, with what computing it took when it ran.
+        "cached": result.from_cache,
+        "computed_in_s": {step: _round(seconds) for step, seconds in result.computed_seconds.items()},
         "files": {name: {"file": path.name, "sha256": file_sha256(path)} for name, path in (files or {}).items()},
     }
     return report

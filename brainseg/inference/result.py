@@ -45,6 +45,8 @@ class Segmentation:
         postprocessing: one line per step applied after it.
         warnings: what the user should know about this prediction (spacing, skull, empty result).
         from_cache: True when no network pass ran for this call.
+        computed_seconds: what the steps that made these outputs took when they ran (``preprocess``,
+            ``inference``, ``uncertainty``, ``postprocess``), the same for a cached result as for the first one.
     """
 
     labels: np.ndarray
@@ -58,6 +60,7 @@ class Segmentation:
     postprocessing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     from_cache: bool = False
+    computed_seconds: dict[str, float] = field(default_factory=dict)
 
     def volumes_ml(self, spacing: tuple[float, float, float]) -> dict[str, float]:
         """Volume in mL of WT, TC, ET, NCR and ED in ``labels`` for voxels of ``spacing`` mm (``case.spacing``)."""

@@ -26,7 +26,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 
@@ -89,6 +89,7 @@ class _CaseEntry:
     uncertainty: np.ndarray | None = None
     dropped: tuple[int, int] = (0, 0)  # small tumor components removed: (count, voxels)
     relabelled: int = 0  # enhancing voxels relabelled NCR because the case's ET was under min_enhancing_ml
+    seconds: dict[str, float] = field(default_factory=dict)  # step -> seconds it took when it ran
 
 
 def images_fingerprint(images: np.ndarray) -> str:
@@ -257,7 +258,7 @@ class Segmenter:
     def segment(
         self,
         case: Case,
-        prompt: str | None = None,
+        prompt: str | PromptInterpretation | None = None,
         *,
         uncertainty: bool = False,
         progress: Progress | None = None,
@@ -266,7 +267,9 @@ class Segmenter:
 
         Args:
             case: a loaded case (:func:`brainseg.io.load_case`), images (4, X, Y, Z) canonical RAS.
-            prompt: free text such as ``"enhancing tumour"``; None for all regions.
+            prompt: free text such as ``"enhancing tumour"``, or its reading already made by
+                :func:`brainseg.text.interpret_prompt` (a caller that checked it need not read it twice);
+                None for all regions.
             uncertainty: also compute the per-voxel uncertainty (one extra, mirrored, network pass per case).
             progress: called with (fraction in [0, 1], message) as steps finish.
 
@@ -275,7 +278,7 @@ class Segmenter:
             BrainSegError: the case does not fit the model (one-line message).
         """
         started = perf_counter()
-        interpretation = interpret_prompt(prompt).require() if prompt is not None else no_prompt_interpretation()
+        interpretation = read_prompt(prompt)
         notify = progress or (lambda fraction, message: None)
         timings = {"preprocess": 0.0, "inference": 0.0}
         with self._lock:
@@ -296,6 +299,7 @@ class Segmenter:
             step = perf_counter()
             self._store(entry, outputs, mirrored, voxel_volume_ml(case.spacing))
             timings["postprocess"] = perf_counter() - step if mirrored else 0.0
+            entry.seconds.update({k: v for k, v in timings.items() if v > 0})  # kept for the cached calls
             result = self._result(case, entry, interpretation, uncertainty, timings, from_cache=not mirrored)
         timings["total"] = perf_counter() - started
         notify(1.0, "done")
@@ -369,6 +373,7 @@ class Segmenter:
             postprocessing=self._postprocessing_steps(uncertainty, entry, case.spacing),
             warnings=warnings,
             from_cache=from_cache,
+            computed_seconds=dict(entry.seconds),
         )
 
     def _preprocessing_steps(self, case: Case, box: tuple[slice, ...], uncertainty: bool) -> list[str]:
@@ -461,3 +466,12 @@ def clear_segmenters() -> None:
     """Drop every segmenter kept by :func:`get_segmenter`."""
     with _SEGMENTERS_LOCK:
         _SEGMENTERS.clear()
+
+
+def read_prompt(prompt: str | PromptInterpretation | None) -> PromptInterpretation:
+    """The reading of ``prompt`` (made once: a reading is taken as it is); refused prompts raise
+    :class:`~brainseg.text.prompts.PromptRefused`; None reads as every region."""
+    if prompt is None:
+        return no_prompt_interpretation()
+    reading = prompt if isinstance(prompt, PromptInterpretation) else interpret_prompt(prompt)
+    return reading.require()

@@ -76,7 +76,8 @@ class Case:
     @property
     def shape(self) -> tuple[int, int, int]:
         """(X, Y, Z) of the canonical arrays."""
-        return tuple(int(n) for n in self.images.shape[1:])  # type: ignore[return-value]
+        x, y, z = (int(n) for n in self.images.shape[1:])
+        return x, y, z
 
     @property
     def spacing(self) -> tuple[float, float, float]:
@@ -92,10 +93,13 @@ class Case:
         """(X, Y, Z) float32 view of one sequence (``T1``, ``T1ce``, ``T2`` or ``FLAIR``)."""
         if sequence not in SEQUENCES:
             raise CaseFilesError(f"unknown sequence {sequence!r}; expected one of {', '.join(SEQUENCES)}")
-        return self.images[SEQUENCES.index(sequence)]
+        image: np.ndarray = self.images[SEQUENCES.index(sequence)]
+        return image
 
 
-def _files_from_source(source: str | Path | Sequence[str | Path], workdir: Path) -> tuple[list[Path], str, dict]:
+def _files_from_source(
+    source: str | Path | Sequence[str | Path], workdir: Path
+) -> tuple[list[Path], str, dict[Path, str]]:
     """Expand a folder, a zip or a list of files into NIfTI candidates; returns (files, label, display names)."""
     items = [Path(source)] if isinstance(source, str | Path) else [Path(p) for p in source]
     files: list[Path] = []
@@ -163,8 +167,8 @@ def load_case(
     Raises:
         BrainSegError: any problem with the files, with a one-line message naming the file.
     """
-    explicit = {"T1": t1, "T1ce": t1ce, "T2": t2, "FLAIR": flair, TRUTH: truth}
-    explicit = {role: Path(p) for role, p in explicit.items() if p is not None}
+    given = {"T1": t1, "T1ce": t1ce, "T2": t2, "FLAIR": flair, TRUTH: truth}
+    explicit = {role: Path(p) for role, p in given.items() if p is not None}
     with tempfile.TemporaryDirectory(prefix="brainseg-case-") as tmp:
         if source is not None:
             candidates, label, display = _files_from_source(source, Path(tmp))

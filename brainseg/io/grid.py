@@ -49,7 +49,7 @@ def resample_to_grid(
     """
     # Target voxel -> world -> source voxel.
     target_to_source = np.linalg.inv(affine) @ target_affine
-    out = ndimage.affine_transform(
+    out: np.ndarray = ndimage.affine_transform(
         data.astype(np.float32, copy=False),
         target_to_source[:3, :3],
         offset=target_to_source[:3, 3],

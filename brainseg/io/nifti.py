@@ -46,12 +46,14 @@ class Volume:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(int(n) for n in self.data.shape)  # type: ignore[return-value]
+        x, y, z = (int(n) for n in self.data.shape)
+        return x, y, z
 
     @property
     def spacing(self) -> tuple[float, float, float]:
         """Voxel size in mm along the three array axes, from the affine."""
-        return tuple(float(s) for s in nib.affines.voxel_sizes(self.affine))  # type: ignore[return-value]
+        sx, sy, sz = (float(s) for s in nib.affines.voxel_sizes(self.affine))
+        return sx, sy, sz
 
     @property
     def orientation(self) -> str:
@@ -91,7 +93,7 @@ def _checked_shape(image: nib.Nifti1Image, name: str, max_voxels: int) -> tuple[
         raise NiftiFileError(
             f"{name}: declares {shape} = {voxels:,} voxels, over the limit of {max_voxels:,}; refused before reading"
         )
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 def _checked_affine(image: nib.Nifti1Image, name: str) -> np.ndarray:

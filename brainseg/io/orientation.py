@@ -29,7 +29,8 @@ class CanonicalFrame:
 
     @property
     def _ornt(self) -> np.ndarray:
-        return io_orientation(self.input_affine)
+        ornt: np.ndarray = io_orientation(self.input_affine)
+        return ornt
 
     @property
     def input_orientation(self) -> str:
@@ -43,17 +44,20 @@ class CanonicalFrame:
         shape = [0, 0, 0]
         for input_axis, output_axis in enumerate(axes):
             shape[output_axis] = self.input_shape[input_axis]
-        return tuple(shape)  # type: ignore[return-value]
+        return shape[0], shape[1], shape[2]
 
     @property
     def canonical_affine(self) -> np.ndarray:
         """(4, 4) voxel -> world for canonical arrays; its axes point (closest to) right, anterior, superior."""
-        return self.input_affine @ inv_ornt_aff(self._ornt, self.input_shape)
+        reorder: np.ndarray = inv_ornt_aff(self._ornt, self.input_shape)
+        affine: np.ndarray = self.input_affine @ reorder
+        return affine
 
     @property
     def spacing(self) -> tuple[float, float, float]:
         """Voxel size in mm along the canonical axes."""
-        return tuple(float(s) for s in nib.affines.voxel_sizes(self.canonical_affine))  # type: ignore[return-value]
+        sx, sy, sz = (float(s) for s in nib.affines.voxel_sizes(self.canonical_affine))
+        return sx, sy, sz
 
     def to_canonical(self, array: np.ndarray) -> np.ndarray:
         """(X, Y, Z[, ...]) in input order -> (X', Y', Z'[, ...]) in RAS order (a contiguous copy)."""

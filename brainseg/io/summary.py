@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from brainseg.io.case import Case
@@ -15,9 +17,9 @@ def region_volumes_ml(internal: np.ndarray, spacing_mm: tuple[float, float, floa
     return {region: volume_ml(region_mask(internal, region), spacing_mm) for region in REGIONS}
 
 
-def case_summary(case: Case) -> dict:
+def case_summary(case: Case) -> dict[str, Any]:
     """JSON-able summary: files, naming scheme, grid, orientation, intensity ranges, truth, warnings."""
-    sequences = {}
+    sequences: dict[str, dict[str, Any]] = {}
     for index, sequence in enumerate(SEQUENCES):
         source = case.sources[sequence]
         image = case.images[index]
@@ -30,7 +32,7 @@ def case_summary(case: Case) -> dict:
             "p1_p99_nonzero": [round(float(v), 3) for v in np.percentile(brain, [1, 99])] if brain.size else None,
             "resampled": source.resampled,
         }
-    summary = {
+    summary: dict[str, Any] = {
         "case": case.name,
         "naming_scheme": case.scheme,
         "input_grid": {
@@ -53,7 +55,7 @@ def case_summary(case: Case) -> dict:
     return summary
 
 
-def format_summary(summary: dict) -> str:
+def format_summary(summary: dict[str, Any]) -> str:
     """Human-readable multi-line text of :func:`case_summary`."""
     grid = summary["input_grid"]
     lines = [

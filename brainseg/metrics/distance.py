@@ -46,7 +46,9 @@ def surface_mask(mask: np.ndarray) -> np.ndarray:
     """
     mask = np.asarray(mask, dtype=bool)
     # border_value=0 (scipy's default): the outside of the array is background, as in MONAI.
-    return mask & ~ndimage.binary_erosion(mask)
+    interior: np.ndarray = ndimage.binary_erosion(mask)
+    surface: np.ndarray = mask & ~interior
+    return surface
 
 
 def _surface_pair(pred_mask: np.ndarray, truth_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,6 +61,19 @@ def _surface_pair(pred_mask: np.ndarray, truth_mask: np.ndarray) -> tuple[np.nda
 
 
 Method = Literal["kdtree", "edt"]
+
+
+def _checked_surfaces(
+    mask_a: np.ndarray, mask_b: np.ndarray, spacing_mm: Sequence[float], method: Method
+) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]]:
+    """Check a public call's method, masks and spacing; the masks' surfaces (:func:`_surface_pair`) and spacing."""
+    _check_method(method)
+    mask_a = np.asarray(mask_a, dtype=bool)
+    mask_b = np.asarray(mask_b, dtype=bool)
+    check_same_grid(mask_a, mask_b)
+    spacing = check_spacing(spacing_mm, mask_a.ndim)
+    surface_a, surface_b = _surface_pair(mask_a, mask_b)
+    return surface_a, surface_b, spacing
 
 
 def _directed(
@@ -75,11 +90,13 @@ def _directed(
         to_points = np.argwhere(to_surface) * scale
         from_points = np.argwhere(from_surface) * scale
         # A leaf size above the default 16 is faster for one batched query (as MONAI found).
-        return KDTree(to_points, leafsize=32).query(from_points, k=1)[0]
+        distances: np.ndarray = KDTree(to_points, leafsize=32).query(from_points, k=1)[0]
+        return distances
     if method == "edt":
         # The transform gives, for every voxel, the distance to the nearest zero of its input: the surface.
-        to_nearest = ndimage.distance_transform_edt(~to_surface, sampling=spacing)
-        return to_nearest[from_surface]
+        to_nearest: np.ndarray = ndimage.distance_transform_edt(~to_surface, sampling=spacing)
+        distances = to_nearest[from_surface]
+        return distances
     raise AssertionError(method)  # unreachable: _check_method ran at the public entry
 
 
@@ -106,12 +123,7 @@ def surface_distances(
         1D float64 array, one distance in mm per surface voxel of ``from_mask`` (in C order of the voxels);
         empty when ``from_mask`` is empty, all ``inf`` when only ``to_mask`` is empty.
     """
-    _check_method(method)
-    from_mask = np.asarray(from_mask, dtype=bool)
-    to_mask = np.asarray(to_mask, dtype=bool)
-    check_same_grid(from_mask, to_mask)
-    spacing = check_spacing(spacing_mm, from_mask.ndim)
-    from_surface, to_surface = _surface_pair(from_mask, to_mask)
+    from_surface, to_surface, spacing = _checked_surfaces(from_mask, to_mask, spacing_mm, method)
     return _directed(from_surface, to_surface, spacing, method)
 
 
@@ -141,12 +153,7 @@ def hausdorff_distance(
     """
     if percentile is not None and not 0 <= percentile <= 100:
         raise ValueError(f"percentile must be in [0, 100] or None, got {percentile}")
-    _check_method(method)
-    pred_mask = np.asarray(pred_mask, dtype=bool)
-    truth_mask = np.asarray(truth_mask, dtype=bool)
-    check_same_grid(pred_mask, truth_mask)
-    spacing = check_spacing(spacing_mm, pred_mask.ndim)
-    pred_surface, truth_surface = _surface_pair(pred_mask, truth_mask)
+    pred_surface, truth_surface, spacing = _checked_surfaces(pred_mask, truth_mask, spacing_mm, method)
     pred_any, truth_any = bool(pred_surface.any()), bool(truth_surface.any())
     if not pred_any and not truth_any:
         return 0.0

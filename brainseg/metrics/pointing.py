@@ -94,7 +94,10 @@ def pointing_game(
     """
     if not 0.0 < top_fraction <= 1.0:
         raise ValueError(f"top_fraction must be in (0, 1], got {top_fraction}")
-    flat, region = _candidates(values, region_mask, brain)
+    candidates, region = _candidates(values, region_mask, brain)
+    if candidates is None:  # pragma: no cover - values is always given here
+        raise ValueError("pointing_game needs a map")
+    flat = candidates
     n = flat.size
     if n == 0 or not region.any():
         return math.nan

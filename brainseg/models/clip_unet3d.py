@@ -44,7 +44,7 @@ from torch import nn
 
 from brainseg.models.blocks import ConditionalBatchNorm, upsample_to
 from brainseg.models.contract import ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
-from brainseg.models.registry import Variant, register
+from brainseg.models.registry import Variant, VariantRecipe, register
 from brainseg.models.text_encoders import (
     TextEncoderConfig,
     VisualEncoderConfig,
@@ -416,7 +416,12 @@ register(
         name="clip-unet3d",
         description="CLIP + attention residual 3D U-Net with cross-modal semantic guidance and multi-level fusion",
         paper="000_83ebb05126561239.txt",
+        citation="Zhang, M.-D.: A Brain Tumor Segmentation Method Based on CLIP and 3D U-Net with Cross-Modal Semantic "
+        "Guidance and Multi-Level Feature Fusion (2025)",
         config_class=ClipUNet3DConfig,
         build=ClipUNet3D,
+        # Paper 000: Dice and cross-entropy on the three nested regions, heads at each decoder level, the
+        # tumor-type head, and its appendix A.1 learning-rate groups.
+        recipe=VariantRecipe("dice-bce", deep_supervision=True, tumor_type_weight=0.1, lr_multipliers=LR_MULTIPLIERS),
     )
 )

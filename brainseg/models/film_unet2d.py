@@ -39,7 +39,8 @@ from torch import nn
 
 from brainseg.models.blocks import CBAM, ConditionalBatchNorm, FiLM, ResidualUnit, SqueezeExcitation
 from brainseg.models.contract import DataContract, ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
-from brainseg.models.registry import Variant, register
+from brainseg.models.registry import Variant, VariantRecipe, register
+from brainseg.models.slicing import slices_to_volume, volume_to_slices
 from brainseg.models.text_encoders import TextEncoderConfig, build_text_encoder
 
 SIZE_MULTIPLE = 16
@@ -90,33 +91,6 @@ class FiLMUNet2DConfig(ModelConfig):
         if isinstance(values.get("text"), dict):
             values["text"] = TextEncoderConfig.from_dict(values["text"])
         return super().from_dict(values)
-
-
-# ----------------------------------------------------------------------------------------------- slices
-
-
-def volume_to_slices(volume: torch.Tensor, context_slices: int = 0) -> torch.Tensor:
-    """Axial slices of a volume with their neighbours as channels.
-
-    Args:
-        volume: (B, C, X, Y, Z), Z the axial axis (RAS volumes).
-        context_slices: k neighbours on each side; the first and last slices repeat at the edges.
-
-    Returns:
-        (B * Z, C * (2k + 1), X, Y), slice-major (volume b's slices are rows b * Z .. b * Z + Z - 1);
-        channels are ordered offset -k .. +k, each offset holding the C sequences.
-    """
-    b, c, x, y, z = volume.shape
-    offsets = torch.arange(-context_slices, context_slices + 1, device=volume.device)
-    index = (torch.arange(z, device=volume.device)[:, None] + offsets).clamp(0, z - 1)  # (Z, 2k + 1)
-    stacked = volume[..., index]  # (B, C, X, Y, Z, 2k + 1)
-    return stacked.permute(0, 4, 5, 1, 2, 3).reshape(b * z, len(offsets) * c, x, y)  # (B * Z, (2k + 1) C, X, Y)
-
-
-def slices_to_volume(slices: torch.Tensor, batch: int) -> torch.Tensor:
-    """Inverse stacking: (B * Z, C, X, Y) -> (B, C, X, Y, Z), contiguous."""
-    bz, c, x, y = slices.shape
-    return slices.reshape(batch, bz // batch, c, x, y).permute(0, 2, 3, 4, 1).contiguous()  # (B, C, X, Y, Z)
 
 
 # ----------------------------------------------------------------------------------------------- blocks
@@ -279,7 +253,11 @@ register(
         name="film-unet2d",
         description="2D slice-wise U-Net, prompt-driven: frozen BERT, FiLM + conditional BN fusion, SE + CBAM",
         paper="002_ba25cb4b61c61915.txt",
+        citation="A prompt-driven FiLM and conditional batch-norm U-Net for multimodal segmentation "
+        "(seed paper 002; its title is not in the copy we have)",
         config_class=FiLMUNet2DConfig,
         build=FiLMUNet2D,
+        # Paper 002: Dice is its best loss for single brain tumors (its Table 3); prompts sampled per region.
+        recipe=VariantRecipe("dice", prompted=True, slices_per_patch=8, batch_dice=True),
     )
 )

@@ -28,7 +28,7 @@ from torch import nn
 
 from brainseg.models.blocks import NORMS, ResidualUnit, SpatialAttention, SqueezeExcitation, make_norm, upsample_to
 from brainseg.models.contract import ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
-from brainseg.models.registry import Variant, register
+from brainseg.models.registry import Variant, VariantRecipe, register
 
 
 @dataclass
@@ -218,7 +218,10 @@ register(
         name="msfen",
         description="3D multi-scale U-Net: parallel 3/5/7 depthwise-separable branches, attention, pyramid pooling",
         paper="004_5799289b306ae00e.txt",
+        citation="Wang, Y.: Multimodal Brain Tumor Segmentation Based on Multi-Scale Feature Extraction Network",
         config_class=MSFENConfig,
         build=MSFEN,
+        # Paper 004: "a composite loss function combining cross-entropy and Dice Loss".
+        recipe=VariantRecipe("ce-dice"),
     )
 )

@@ -7,8 +7,8 @@ Each variant registers its config dataclass and builder in :data:`VARIANTS` (one
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,35 @@ CONFIG_DIR = Path(__file__).with_name("configs")
 
 
 @dataclass(frozen=True)
+class VariantRecipe:
+    """How a variant is trained, where it differs from the shared schedule (:mod:`brainseg.training.recipe`).
+
+    Attributes:
+        loss: a name from :data:`brainseg.losses.LOSSES` (the variant's paper's loss).
+        deep_supervision: weight the model's deep-supervision heads into the loss.
+        tumor_type_weight: weight of the tumor-type classification loss (clip-unet3d's head).
+        distillation_weight: weight of the multi-teacher distillation (tritier-film).
+        prompted: a single-target variant trained on prompts sampled from the region vocabulary.
+        slices_per_patch: for 2D variants, axial slices taken from each 3D training patch.
+        batch_dice: overlap losses over the whole batch (see :func:`brainseg.losses.create_loss`); on for the
+            2D variants, whose batches hold many slices without tumor.
+        lr_multipliers: learning-rate multiplier per parameter group of the model's ``parameter_groups()``
+            (empty: one group at the base rate).
+    """
+
+    loss: str
+    deep_supervision: bool = False
+    tumor_type_weight: float = 0.0
+    distillation_weight: float = 0.0
+    prompted: bool = False
+    slices_per_patch: int = 0
+    batch_dice: bool = False
+    lr_multipliers: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Variant:
-    """A registered model variant.
+    """A registered model variant: everything about it lives here, so adding one touches its module only.
 
     Attributes:
         name: registry name, e.g. ``clip-unet3d``.
@@ -28,6 +55,8 @@ class Variant:
         paper: the seed paper file it implements (``""`` for the baseline).
         config_class: the variant's :class:`ModelConfig` subclass.
         build: config -> model.
+        recipe: how it is trained (loss, heads, learning-rate groups).
+        citation: the paper's title and authors as users should read them.
     """
 
     name: str
@@ -35,6 +64,8 @@ class Variant:
     paper: str
     config_class: type[ModelConfig]
     build: Callable[[Any], SegmentationModel]
+    recipe: VariantRecipe = field(default_factory=lambda: VariantRecipe("dice-bce"))
+    citation: str = ""
 
 
 VARIANTS: dict[str, Variant] = {}

@@ -44,7 +44,7 @@ from torch import nn
 
 from brainseg.models.blocks import upsample_to
 from brainseg.models.contract import DataContract, ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
-from brainseg.models.registry import Variant, register
+from brainseg.models.registry import Variant, VariantRecipe, register
 
 
 @dataclass
@@ -384,7 +384,11 @@ register(
         description="2D SAM ViT shared by the four sequences, dynamic modal fusion, automatic mask tokens, "
         "layer-by-layer upsampling decoder; accepts SAM points and boxes",
         paper="003_040c58516ac7d322.txt",
+        citation="Wang, H., Wu, Y., et al.: BrainSegDMIF: A Dynamic Fusion-enhanced SAM for Brain Lesion "
+        "Segmentation (2025)",
         config_class=SamDmifConfig,
         build=SamDmif,
+        # Paper 003 (SAM fine-tuning): Dice + BCE on the automatic masks.
+        recipe=VariantRecipe("dice-bce", slices_per_patch=8, batch_dice=True),
     )
 )

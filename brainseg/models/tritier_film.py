@@ -36,7 +36,7 @@ from torch import nn
 from brainseg.labels import ED, ET, NCR
 from brainseg.models.blocks import FiLM, ResidualUnit, upsample_to
 from brainseg.models.contract import ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
-from brainseg.models.registry import Variant, register
+from brainseg.models.registry import Variant, VariantRecipe, register
 from brainseg.models.text_encoders import TextEncoderConfig, build_text_encoder
 from brainseg.models.tritier_physics import simulate_ultrasound, synthesize_ct
 
@@ -379,7 +379,11 @@ register(
         name="tritier-film",
         description="3D student distilled from MRI / simulated-US / synthetic-CT teachers, CLIP text by FiLM",
         paper="001_069f937960503a71.txt",
+        citation="Zhang, M.: Multimodal Fusion at Three Tiers: Physics-Driven Data Generation and Vision-Language "
+        "Guidance for Brain Tumor Segmentation (2025)",
         config_class=TritierFilmConfig,
         build=TritierFilm,
+        # Paper 001: segmentation loss on the student plus response and feature distillation from the teachers.
+        recipe=VariantRecipe("dice-bce", distillation_weight=0.5),
     )
 )

@@ -23,7 +23,7 @@ from torch import nn
 
 from brainseg.models.blocks import NORMS, AttentionGate, ResidualUnit, conv_nd, transpose_conv_nd, upsample_to
 from brainseg.models.contract import ModelConfig, ModelConfigError, ModelOutput, SegmentationModel
-from brainseg.models.registry import Variant, register
+from brainseg.models.registry import Variant, VariantRecipe, register
 
 
 def check_volume(images: torch.Tensor, in_channels: int, multiple: int) -> None:
@@ -198,7 +198,11 @@ register(
         name="unet3d",
         description="Plain residual 3D U-Net: the traditional baseline of the CLIP + 3D U-Net paper",
         paper="000_83ebb05126561239.txt (baseline)",
+        citation="Zhang, M.-D.: A Brain Tumor Segmentation Method Based on CLIP and 3D U-Net with Cross-Modal Semantic "
+        "Guidance and Multi-Level Feature Fusion (2025); its traditional 3D U-Net baseline",
         config_class=UNet3DConfig,
         build=UNet3D,
+        # Paper 000 trains with Dice and cross-entropy on the three nested regions; heads at each decoder level.
+        recipe=VariantRecipe("dice-bce", deep_supervision=True),
     )
 )

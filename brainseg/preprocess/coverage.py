@@ -68,7 +68,8 @@ class Coverage:
 
 def field_of_view(channel: np.ndarray) -> np.ndarray:
     """(X, Y, Z) bool: the channel's nonzero voxels plus the zero voxels they enclose in 3D."""
-    return ndi.binary_fill_holes(channel != 0)
+    filled: np.ndarray = ndi.binary_fill_holes(channel != 0)
+    return filled
 
 
 def sequence_coverage(images: np.ndarray) -> Coverage:

@@ -14,6 +14,7 @@ Methods (the names a checkpoint's ``DataContract.normalization`` holds):
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import EllipsisType
 
 import numpy as np
 
@@ -36,7 +37,8 @@ def brain_mask(images: np.ndarray) -> np.ndarray:
         (X, Y, Z) bool.
     """
     _check_images(images)
-    return np.any(images != 0, axis=0)
+    brain: np.ndarray = np.any(images != 0, axis=0)
+    return brain
 
 
 BRAIN_BOX_MARGIN = 8
@@ -85,7 +87,8 @@ def _min_max(values: np.ndarray) -> np.ndarray:
 def _clip_outliers(values: np.ndarray, sd: float = CLIP_SD) -> np.ndarray:
     """(N,) brain values clipped to their mean +- ``sd`` standard deviations."""
     mean, std = values.mean(), values.std()
-    return np.clip(values, mean - sd * std, mean + sd * std)
+    clipped: np.ndarray = np.clip(values, mean - sd * std, mean + sd * std)
+    return clipped
 
 
 def _per_channel(images: np.ndarray, steps: list[Callable[[np.ndarray], np.ndarray]]) -> np.ndarray:
@@ -238,4 +241,5 @@ def unpad(array: np.ndarray, pads: Pads) -> np.ndarray:
     if len(pads) != 3 or np.ndim(array) < 3:
         raise BrainSegError(f"unpad needs (..., X, Y, Z) and three (before, after) pairs, got {np.shape(array)}")
     index = tuple(slice(before, size - after) for (before, after), size in zip(pads, array.shape[-3:], strict=True))
-    return array[(..., *index)]
+    key: tuple[EllipsisType | slice, ...] = (..., *index)
+    return array[key]

@@ -22,6 +22,7 @@ T1ce (after vessels), and edema is hyperintense to GM and WM on FLAIR.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class SequenceContrast:
     gamma: float = 1.0
     bias_shared: float = 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-able summary for ``SyntheticCase.meta``."""
         return {
             "means": {k: round(v, 4) for k, v in self.means.items()},
@@ -171,7 +172,7 @@ def randomized_contrast(rng: np.random.Generator) -> dict[str, SequenceContrast]
             level=float(rng.uniform(200, 800)),
             detail=float(rng.uniform(-1.5, 1.5)),
             texture=_texture(rng, tumor=rng.uniform(0.02, 0.2), healthy=rng.uniform(0.0, 0.08)),
-            blur_mm=tuple(float(b) for b in blur),
+            blur_mm=(float(blur[0]), float(blur[1]), float(blur[2])),
             bias=float(rng.uniform(0.0, 0.3)),
             noise=float(rng.uniform(0.005, 0.06)),
             gamma=float(np.exp(rng.uniform(-0.3, 0.3))),

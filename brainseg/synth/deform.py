@@ -14,6 +14,7 @@ resampled, which keeps a full-size case near one second.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,8 @@ def _rotation(angles_rad: np.ndarray) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return rz @ ry @ rx
+    rotation: np.ndarray = rz @ ry @ rx
+    return rotation
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,9 @@ class CaseTransform:
     elastic: tuple[tuple[SmoothField, ...], ...] = field(default=())
 
     def template_coords(
-        self, axes: tuple[np.ndarray, np.ndarray, np.ndarray], spacing: np.ndarray, mass: MassEffect | None = None
+        self, axes: Sequence[np.ndarray], spacing: np.ndarray, mass: MassEffect | None = None
     ) -> np.ndarray:
-        """Template voxel positions of the case grid ``axes[0] x axes[1] x axes[2]``.
+        """Template voxel positions of the case grid ``axes[0] x axes[1] x axes[2]`` (three arrays, one per axis).
 
         Returns:
             (3, len(axes[0]), len(axes[1]), len(axes[2])) float32, the ``coordinates`` argument of
@@ -160,7 +162,8 @@ class CaseAnatomy:
     @property
     def brain(self) -> np.ndarray:
         """(*box) bool brain mask: more than half of the voxel is tissue."""
-        return self.tissues.sum(axis=0) > 0.5
+        brain: np.ndarray = self.tissues.sum(axis=0) > 0.5
+        return brain
 
 
 def _sample(anatomy: TemplateAnatomy, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,7 +187,7 @@ def _near_brain(
     coarse_axes = tuple(a[::s] for a, s in zip(axes, step, strict=True))
     coords = transform.template_coords(coarse_axes, spacing)
     mask = sum(ndi.map_coordinates(t, coords, order=1, output=np.float32, prefilter=False) for t in anatomy.tissues)
-    near = ndi.binary_dilation(mask > 0.02, iterations=2)
+    near: np.ndarray = ndi.binary_dilation(mask > 0.02, iterations=2)
     for d, s in enumerate(step):
         near = np.repeat(near, s, axis=d)
     return near[tuple(slice(0, len(a)) for a in axes)]

@@ -12,6 +12,7 @@ included) and amplitudes can be given directly in the units of whatever the fiel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 
 def _basis(positions: np.ndarray, nodes: np.ndarray, width: float) -> np.ndarray:
     """(len(positions), len(nodes)) float32 Gaussian weights, each row scaled to unit L2 norm."""
-    w = np.exp(-0.5 * ((positions[:, None] - nodes[None, :]) / width) ** 2)
+    w: np.ndarray = np.exp(-0.5 * ((positions[:, None] - nodes[None, :]) / width) ** 2)
     w /= np.sqrt(np.sum(w * w, axis=1, keepdims=True))
     return w.astype(np.float32)
 
@@ -40,20 +41,19 @@ class SmoothField:
     node_spacing: tuple[float, float, float]
 
     @classmethod
-    def draw(
-        cls, rng: np.random.Generator, shape: tuple[int, int, int], spacing: tuple[float, float, float]
-    ) -> SmoothField:
+    def draw(cls, rng: np.random.Generator, shape: Sequence[int], spacing: Sequence[float]) -> SmoothField:
         """Draw a unit-variance field covering a grid of ``shape`` voxels, smooth at ``spacing`` voxels.
 
-        Nodes extend two spacings beyond the grid on every side, so the field has no edge effects.
+        ``shape`` and ``spacing`` have one entry per axis (three). Nodes extend two spacings beyond the grid
+        on every side, so the field has no edge effects.
         """
         counts = [int(np.ceil(n / s)) + 5 for n, s in zip(shape, spacing, strict=True)]
-        origin = tuple(-2.0 * s for s in spacing)
+        sx, sy, sz = (float(s) for s in spacing)
         coefficients = rng.standard_normal(counts, dtype=np.float32)
-        return cls(coefficients, origin, tuple(float(s) for s in spacing))
+        return cls(coefficients, (-2.0 * sx, -2.0 * sy, -2.0 * sz), (sx, sy, sz))
 
-    def evaluate(self, axes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
-        """Field values on the grid ``axes[0] x axes[1] x axes[2]`` (voxel positions per axis).
+    def evaluate(self, axes: Sequence[np.ndarray]) -> np.ndarray:
+        """Field values on the grid ``axes[0] x axes[1] x axes[2]`` (three arrays of voxel positions, one per axis).
 
         Returns:
             (len(axes[0]), len(axes[1]), len(axes[2])) float32, C-contiguous.
@@ -71,7 +71,8 @@ class SmoothField:
         # Three matrix products (BLAS), contracting one node axis at a time.
         t = (w[0] @ self.coefficients.reshape(n0, n1 * n2)).reshape(x, n1, n2)  # (X, n1, n2)
         t = np.matmul(w[1], t)  # (X, Y, n2): w[1] (Y, n1) broadcast over X
-        return (t.reshape(x * y, n2) @ w[2].T).reshape(x, y, z)  # (X, Y, Z)
+        field: np.ndarray = (t.reshape(x * y, n2) @ w[2].T).reshape(x, y, z)  # (X, Y, Z)
+        return field
 
     def on_box(self, start: tuple[int, int, int], stop: tuple[int, int, int]) -> np.ndarray:
         """Field values on the voxel box ``[start, stop)``; (stop - start) float32."""
@@ -86,6 +87,6 @@ def smooth_noise(
     Returns:
         ``shape`` float32.
     """
-    if np.isscalar(spacing):
+    if isinstance(spacing, int | float | np.number):
         spacing = (float(spacing),) * 3
     return SmoothField.draw(rng, shape, spacing).on_box((0, 0, 0), shape)

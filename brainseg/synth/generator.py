@@ -15,6 +15,7 @@ core size).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -85,7 +86,7 @@ class SyntheticCase:
     images: dict[str, np.ndarray]
     labels: np.ndarray
     affine: np.ndarray
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
     tissue_labels: np.ndarray | None = None
 
     @property
@@ -120,7 +121,9 @@ def _check_seed(seed: int) -> int:
     return int(seed)
 
 
-def _tumor_meta(labels: np.ndarray, voxel_ml: float, plan: TumorPlan, mass: MassEffect | None, centers: list) -> dict:
+def _tumor_meta(
+    labels: np.ndarray, voxel_ml: float, plan: TumorPlan, mass: MassEffect | None, centers: list[Any]
+) -> dict[str, Any]:
     """Tumor facts for ``SyntheticCase.meta``: volumes (mL) per region, foci, enhancement, mass effect."""
     counts = np.bincount(labels.ravel(), minlength=4).astype(float) * voxel_ml
     volumes = {"NCR": counts[NCR], "ED": counts[ED], "ET": counts[ET]}
@@ -138,7 +141,7 @@ def _tumor_meta(labels: np.ndarray, voxel_ml: float, plan: TumorPlan, mass: Mass
 
 
 def generate_case(
-    seed: int, *, domain_randomized: bool = False, lesion: str = "glioma", shape=BRATS_SHAPE
+    seed: int, *, domain_randomized: bool = False, lesion: str = "glioma", shape: tuple[int, int, int] = BRATS_SHAPE
 ) -> SyntheticCase:
     """Generate a four-sequence brain MRI with a glioma- or metastasis-like tumor and its BraTS labels.
 

@@ -54,7 +54,7 @@ def load_real_case(folder: str | Path) -> dict[str, np.ndarray]:
         hits = [f for f in files if f.name.split(".nii")[0].lower().endswith(endings)]
         if len(hits) != 1:
             raise ValueError(f"{folder}: expected one {seq} file ending in {endings}, found {[h.name for h in hits]}")
-        out[seq] = to_lps(nib.load(hits[0]))
+        out[seq] = to_lps(nib.load(hits[0]))  # type: ignore[arg-type]  # a NIfTI file: a SpatialImage
     return out
 
 

@@ -12,7 +12,9 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from brainseg.errors import BrainSegError
 from brainseg.labels import REGIONS
@@ -56,7 +58,7 @@ class PromptInterpretation:
             raise PromptRefused(self.reason)
         return self
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-able form for reports."""
         return {
             "prompt": self.prompt,
@@ -103,6 +105,27 @@ def _refusal(prompt: str, reason: str, unmatched: tuple[str, ...] = ()) -> Promp
     return PromptInterpretation(prompt, (), 0.0, (), True, reason, unmatched)
 
 
+def _off_topic_reason(words: list[str]) -> str:
+    return (
+        f"'{' '.join(words)}' is outside what BrainSeg segments (glioma sub-regions: whole tumor, "
+        "tumor core, enhancing tumor, necrotic core, edema); no mask is made"
+    )
+
+
+def _negation_reason(words: list[str]) -> str:
+    return (
+        f"'{words[0]}' (a negation) is not understood; name the regions you want instead, "
+        "e.g. 'tumor core' for the tumor without its edema"
+    )
+
+
+_REFUSED_WORDS: tuple[tuple[Set[str], Callable[[list[str]], str]], ...] = (
+    (OUT_OF_SCOPE, _off_topic_reason),
+    (NEGATIONS, _negation_reason),
+)
+"""Words that make a prompt refused outright, checked in this order, with the reason naming the words found."""
+
+
 def interpret_prompt(prompt: str, *, min_confidence: float = MIN_CONFIDENCE) -> PromptInterpretation:
     """Read a free-text prompt as brain-tumor target regions.
 
@@ -119,20 +142,10 @@ def interpret_prompt(prompt: str, *, min_confidence: float = MIN_CONFIDENCE) -> 
     if len(text) > MAX_PROMPT_CHARS:
         return _refusal(prompt, f"the prompt has {len(text)} characters; at most {MAX_PROMPT_CHARS} are read")
     tokens = normalize(text)
-    off_topic = sorted({t for t in tokens if t in OUT_OF_SCOPE})
-    if off_topic:
-        return _refusal(
-            prompt,
-            f"'{' '.join(off_topic)}' is outside what BrainSeg segments (glioma sub-regions: whole tumor, "
-            "tumor core, enhancing tumor, necrotic core, edema); no mask is made",
-        )
-    negated = sorted({t for t in tokens if t in NEGATIONS})
-    if negated:
-        return _refusal(
-            prompt,
-            f"'{negated[0]}' (a negation) is not understood; name the regions you want instead, "
-            "e.g. 'tumor core' for the tumor without its edema",
-        )
+    for words, explain in _REFUSED_WORDS:
+        found = sorted({t for t in tokens if t in words})
+        if found:
+            return _refusal(prompt, explain(found))
     matches, used = _match(tokens)
     content = [(t, u) for t, u in zip(tokens, used, strict=True) if u or t not in NEUTRAL_WORDS]
     unmatched = tuple(t for t, u in content if not u)

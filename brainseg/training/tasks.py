@@ -14,8 +14,8 @@ from torch import nn
 from brainseg.labels import REGIONS
 from brainseg.losses import DeepSupervisionLoss, distillation_loss
 from brainseg.models import SegmentationModel
+from brainseg.models.registry import VariantRecipe
 from brainseg.text.vocabulary import REGION_PHRASES
-from brainseg.training.recipe import VariantRecipe
 
 PROMPT_TEMPLATES = ("segment the {}", "{}", "show the {}", "highlight the {}", "outline the {}", "find the {}")
 TUMOR_SLICE_PROBABILITY = 0.7

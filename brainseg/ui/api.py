@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from brainseg.inference.protocol import SegmenterFactory
 from brainseg.io import load_case
 from brainseg.models import ModelConfigError, get_variant
 from brainseg.text.prompts import interpret_prompt
 from brainseg.ui.model_menu import DEFAULT_MODEL, ModelChoice
-from brainseg.ui.segmentation import Progress, SegmenterFactory, default_segmenters, prompt_or_none
+from brainseg.ui.segmentation import Progress, default_segmenters, prompt_or_none
 
 
 def segment_files(
@@ -47,8 +48,7 @@ def segment_files(
     report = progress or (lambda fraction, message: None)
     # Checked in the order of ``brainseg predict``, so that a bad call fails with the CLI's message.
     text = prompt_or_none(prompt)
-    if text is not None:
-        interpret_prompt(text).require()
+    reading = interpret_prompt(text).require() if text is not None else None  # read once, used by the run
     report(0.0, "Reading the four sequences")
     case = load_case(t1=t1 or None, t1ce=t1ce or None, t2=t2 or None, flair=flair or None)
     name = (model or "").strip() or DEFAULT_MODEL
@@ -62,7 +62,7 @@ def segment_files(
     def network(fraction: float, message: str) -> None:
         report(0.15 + 0.8 * min(max(float(fraction), 0.0), 1.0), message)
 
-    result = segmenter.segment(case, text, progress=network)
+    result = segmenter.segment(case, reading, progress=network)
     report(0.95, "Writing the segmentation")
     segmentation, report_path = segmenter.write(case, result, Path(out_dir))
     return Path(segmentation), json.loads(Path(report_path).read_text())

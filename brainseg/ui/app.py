@@ -32,6 +32,7 @@ from typing import Any
 import gradio as gr
 
 from brainseg.errors import BrainSegError
+from brainseg.inference.protocol import SegmenterFactory
 from brainseg.labels import SUBREGIONS
 from brainseg.ui import screen_updates, segmentation, viewer
 from brainseg.ui.api import segment_files
@@ -39,7 +40,7 @@ from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.layout import Page, build_page
 from brainseg.ui.model_menu import DEFAULT_MODEL, ModelChoice, choice_markdown, model_choices
 from brainseg.ui.review import EXPORT_CONVENTIONS, Review, export_run, snapshot
-from brainseg.ui.segmentation import SegmenterFactory, default_segmenters
+from brainseg.ui.segmentation import default_segmenters
 from brainseg.ui.viewer import Upload
 from brainseg.ui.widgets import CSS, JS, user_errors, without_folders
 from brainseg.viz import PLANES

@@ -26,18 +26,7 @@ from brainseg.models import get_variant, list_models
 SOURCES_ENV = "BRAINSEG_MODEL_SOURCES"
 
 REFERENCE_VOXELS = 240 * 240 * 155
-CPU_SECONDS_PRIOR: dict[str, float] = {
-    "clip-unet3d": 2.4,
-    "unet3d": 0.7,
-    "tritier-film": 1.1,
-    "film-unet2d": 3.3,
-    "sam-dmif": 2.4,
-    "msfen": 14.7,
-}
-"""Network seconds for one 240 x 240 x 155 case on 2 CPU cores, demo size (README model zoo table,
-``python -m benchmarks.model_forward``); the first guess before this process has timed a run itself."""
-OVERHEAD_SECONDS = 3.0
-"""Reading, normalizing and writing around the network on CPU, for the same case."""
+"""A BraTS-size case: what the model card's time is given for."""
 
 
 __all__ = ["DEFAULT_MODEL", "SOURCES_ENV", "CheckpointMissing", "ModelChoice", "model_choices", "model_sources"]
@@ -83,6 +72,7 @@ class ModelChoice:
             fetched on first use).
         size: the checkpoint's size name (``demo``, ``paper``) when its config.json says.
         parameters: parameter count read from the safetensors header, when the file is local.
+        citation: the paper's title and authors.
     """
 
     name: str
@@ -93,6 +83,7 @@ class ModelChoice:
     available: bool
     size: str | None = None
     parameters: int | None = None
+    citation: str = ""
 
     @property
     def label(self) -> str:
@@ -142,7 +133,7 @@ def describe(name: str, source: str) -> ModelChoice:
     elif parsed.kind == "local-dir":
         folder = Path(parsed.location).expanduser()
     if folder is None:
-        return ModelChoice(name, variant.description, variant.paper, source, None, True)
+        return ModelChoice(name, variant.description, variant.paper, source, None, True, citation=variant.citation)
     weights = folder / "model.safetensors"
     available = (folder / "config.json").is_file() and weights.is_file()
     size = None
@@ -152,7 +143,9 @@ def describe(name: str, source: str) -> ModelChoice:
         except (OSError, ValueError):
             available = False
     parameters = _parameters(weights) if available else None
-    return ModelChoice(name, variant.description, variant.paper, source, folder, available, size, parameters)
+    return ModelChoice(
+        name, variant.description, variant.paper, source, folder, available, size, parameters, variant.citation
+    )
 
 
 def model_choices(environ: dict[str, str] | None = None) -> dict[str, ModelChoice]:
@@ -162,7 +155,7 @@ def model_choices(environ: dict[str, str] | None = None) -> dict[str, ModelChoic
 
 def choice_markdown(choice: ModelChoice, device: str = "cpu", voxels: int = REFERENCE_VOXELS) -> str:
     """Markdown card of a model: description, paper, size, source, checkpoint state and expected run time."""
-    facts = [f"paper `{choice.paper or '-'}`"]
+    facts = [f"paper: *{choice.citation}*" if choice.citation else f"paper `{choice.paper or '-'}`"]
     if choice.size:
         facts.append(f"size {choice.size}")
     if choice.parameters is not None:
@@ -170,14 +163,17 @@ def choice_markdown(choice: ModelChoice, device: str = "cpu", voxels: int = REFE
     facts.append(f"checkpoint `{choice.source}`")
     lines = [f"**{choice.name}**: {choice.description}", " · ".join(facts)]
     if choice.available:
-        lines.append(f"about {estimate_seconds(choice.name, voxels, device):.0f} s per BraTS-size case on {device}")
+        seconds = RUN_TIMES.estimate(choice.name, voxels, device)
+        if seconds is not None:  # only what was measured here: a guess from elsewhere was off by up to 2.5x
+            lines.append(f"about {seconds:.0f} s per BraTS-size case on {device} (measured on this machine)")
     else:
         lines.append(f"⚠ {choice.missing_message}")
     return "  \n".join(lines)
 
 
 class RunTimes:
-    """Seconds per voxel that each (model, device) took here, to estimate the next run (thread-safe)."""
+    """Seconds per voxel that each (model, device) took here, to estimate the next run (thread-safe); cached
+    results, which ran no network, are not recorded."""
 
     def __init__(self) -> None:
         self._per_voxel: dict[tuple[str, str], float] = {}
@@ -190,21 +186,13 @@ class RunTimes:
                 new = seconds / voxels
                 self._per_voxel[(model, device)] = new if old is None else 0.5 * (old + new)
 
-    def estimate(self, model: str, voxels: int, device: str = "cpu") -> float:
-        """Seconds a whole run of ``model`` on a case of ``voxels`` voxels should take on ``device``."""
+    def estimate(self, model: str, voxels: int, device: str = "cpu") -> float | None:
+        """Seconds a run of ``model`` on a case of ``voxels`` voxels should take on ``device``, from the runs
+        measured in this process; None before the first one (no guess from another machine)."""
         with self._lock:
             measured = self._per_voxel.get((model, device))
-        if measured is not None:
-            return measured * voxels
-        prior = CPU_SECONDS_PRIOR.get(model, 5.0) + OVERHEAD_SECONDS
-        if device != "cpu":
-            prior /= 10  # a GPU runs these networks an order of magnitude faster; only a first guess
-        return prior * voxels / REFERENCE_VOXELS
+        return None if measured is None else measured * voxels
 
 
 RUN_TIMES = RunTimes()
 """This process's measured run times (shared by every session: they describe the machine, not a user)."""
-
-
-def estimate_seconds(model: str, voxels: int, device: str = "cpu") -> float:
-    return RUN_TIMES.estimate(model, voxels, device)

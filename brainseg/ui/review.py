@@ -18,8 +18,9 @@ from PIL import Image
 
 from brainseg import __version__
 from brainseg.errors import BrainSegError
+from brainseg.inference.protocol import SegmenterFactory
 from brainseg.labels import DEFAULT_OUTPUT_CONVENTION, SUBREGIONS
-from brainseg.ui.segmentation import SegmenterFactory, default_segmenters
+from brainseg.ui.segmentation import default_segmenters
 from brainseg.ui.viewer import Cursor, Display, Session, heat_volume, screen
 from brainseg.viz.snapshot import compose_snapshot
 

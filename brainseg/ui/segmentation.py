@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from brainseg.inference.protocol import SegmenterFactory, SegmenterProtocol
 from brainseg.labels import EVALUATION_REGIONS, REGIONS, SUBREGIONS
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
 from brainseg.ui import map_guide
@@ -25,8 +26,6 @@ from brainseg.viz.overlay import difference_map
 
 Progress = Callable[[float, str], None]
 """``(fraction in [0, 1], message)``, as :mod:`brainseg.inference.passes` reports."""
-SegmenterFactory = Callable[[str], Any]
-"""Checkpoint source -> an object with the ``brainseg.inference.segmenter.Segmenter`` interface."""
 
 NO_PROMPT = "No prompt: every region (WT, TC, ET) is segmented."
 ATTENTION_ORDER = ("semantic", "WT", "TC", "ET")
@@ -34,7 +33,7 @@ UNCERTAINTY = "uncertainty"
 PROMPT = "prompt"
 
 
-def default_segmenters(source: str):
+def default_segmenters(source: str) -> SegmenterProtocol:
     """The real segmenter for ``source`` (loaded once per process, least recently used out)."""
     from brainseg.inference.segmenter import get_segmenter  # torch and the model zoo load on first use
 
@@ -65,7 +64,15 @@ def run_interpretation_markdown(run: Run) -> str:
 def done_markdown(run: Run) -> str:
     """The status line after a run: the app's time for it, the model and the device."""
     seconds = sum(v for k, v in run.timings.items() if k.endswith("(app)") or k == "metrics")
-    return f"✓ Done in {seconds:.1f} s: {run.model} on {run.info.get('device', '?')}"
+    done = f"✓ Done in {seconds:.1f} s: {run.model} on {run.info.get('device', '?')}"
+    if getattr(run.result, "from_cache", False):
+        done += f" · cached result (the network ran earlier, in {_network_seconds(run):.1f} s)"
+    return done
+
+
+def _network_seconds(run: Run) -> float:
+    computed = getattr(run.result, "computed_seconds", {}) or {}
+    return float(sum(computed.values()))
 
 
 def _interpretation_line(reading: PromptInterpretation) -> str:
@@ -196,8 +203,7 @@ def run_segmentation(
 
     report = progress or (lambda fraction, message: None)
     prompt = prompt_or_none(prompt)
-    if prompt is not None:
-        interpret_prompt(prompt).require()
+    reading = interpret_prompt(prompt).require() if prompt is not None else None  # read once, used by the run
     source = choice.require()
     case = loaded_case.case
     voxels = int(np.prod(case.shape))
@@ -211,13 +217,15 @@ def run_segmentation(
     estimate = RUN_TIMES.estimate(choice.name, voxels, device)
 
     def network(fraction: float, message: str) -> None:  # the segmenter's own steps fill 5 % .. 80 %
-        report(0.05 + 0.75 * min(max(float(fraction), 0.0), 1.0), f"{message} (about {estimate:.0f} s on {device})")
+        about = f" (about {estimate:.0f} s on {device})" if estimate is not None else ""
+        report(0.05 + 0.75 * min(max(float(fraction), 0.0), 1.0), f"{message}{about}")
 
     start = time.perf_counter()
     network(0.0, f"Segmenting with {choice.name}")
-    result = segmenter.segment(case, prompt, uncertainty=uncertainty, progress=network)
+    result = segmenter.segment(case, reading, uncertainty=uncertainty, progress=network)
     elapsed = time.perf_counter() - start
-    RUN_TIMES.record(choice.name, device, voxels, elapsed)
+    if not result.from_cache:  # a cached result ran no network: it says nothing of the next run's time
+        RUN_TIMES.record(choice.name, device, voxels, elapsed)
     timings.update({f"{k}": float(v) for k, v in dict(result.timings).items()})
     timings["segment (app)"] = elapsed
 
@@ -325,6 +333,9 @@ def run_markdown(run: Run) -> str:
         lines.append(f"⚠ {warning}")
     steps = " · ".join(f"{name} {seconds:.2f} s" for name, seconds in run.timings.items())
     lines.append(f"Timings: {steps}")
+    if getattr(run.result, "from_cache", False):
+        first = " · ".join(f"{k} {v:.2f} s" for k, v in run.result.computed_seconds.items())
+        lines.append(f"Cached: the network did not run again for this case; when it ran: {first}")
     if run.evaluation is not None:
         rules = run.evaluation["conventions"]["lesionwise"]["challenge"]
         asked = " Scores are of the whole prediction; (asked) marks the prompt's regions." if run.prompt else ""

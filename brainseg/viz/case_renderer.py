@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -47,6 +47,14 @@ DEFAULT_MAX_SIZE = 480
 """Longest side (pixels) of the largest view; a 240 mm BraTS field of view shows at 2 pixels per mm."""
 
 
+class ViewLayers(TypedDict, total=False):
+    """The optional layers :func:`render_view` draws, as :meth:`CaseRenderer.render` passes them on."""
+
+    outline_labels: np.ndarray | None
+    difference: np.ndarray | None
+    heat: HeatVolume | None
+
+
 @dataclass(frozen=True)
 class ViewOptions:
     """What to draw over the grey image.
@@ -78,7 +86,8 @@ class ViewOptions:
 def _scale_grey(native: np.ndarray, grid: DisplayGrid, interpolation: str) -> np.ndarray:
     """(rows, columns) uint8 -> (height, width) uint8 on the display grid."""
     if interpolation == "nearest" or native.shape == grid.size:
-        return native[np.ix_(grid.row_source, grid.column_source)]
+        scaled: np.ndarray = native[np.ix_(grid.row_source, grid.column_source)]
+        return scaled
     image = Image.fromarray(np.ascontiguousarray(native))
     return np.asarray(image.resize((grid.size[1], grid.size[0]), Image.Resampling.BILINEAR))
 
@@ -105,7 +114,9 @@ def draw_orientation_letters(rgb: np.ndarray, plane: str, size: int | None = Non
 
 
 @lru_cache(maxsize=64)
-def _letter_layer(plane: str, height: int, width: int, size: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+def _letter_layer(
+    plane: str, height: int, width: int, size: int
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """The letters of ``plane`` drawn once (white, black outline) on a transparent (height, width) layer.
 
     Returns:
@@ -116,12 +127,22 @@ def _letter_layer(plane: str, height: int, width: int, size: int) -> tuple[tuple
     margin = max(2, size // 4)
     layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
-    style = {"font": _font(size), "fill": (255, 255, 255, 255), "stroke_width": max(1, size // 8)}
-    style["stroke_fill"] = (0, 0, 0, 255)
-    draw.text((margin, height / 2), left, anchor="lm", **style)
-    draw.text((width - margin, height / 2), right, anchor="rm", **style)
-    draw.text((width / 2, margin), top, anchor="mt", **style)
-    draw.text((width / 2, height - margin), bottom, anchor="mb", **style)
+    font, stroke_width = _font(size), max(1, size // 8)
+    for xy, letter, anchor in (
+        ((margin, height / 2), left, "lm"),
+        ((width - margin, height / 2), right, "rm"),
+        ((width / 2, margin), top, "mt"),
+        ((width / 2, height - margin), bottom, "mb"),
+    ):
+        draw.text(
+            xy,
+            letter,
+            fill=(255, 255, 255, 255),
+            font=font,
+            anchor=anchor,
+            stroke_width=stroke_width,
+            stroke_fill=(0, 0, 0, 255),
+        )
     rgba = np.asarray(layer)  # (H, W, 4)
     pixels = np.nonzero(rgba[:, :, 3])
     colors = rgba[pixels][:, :3].astype(np.float32)
@@ -260,7 +281,7 @@ class CaseRenderer:
         self.shape: tuple[int, int, int] = tuple(int(n) for n in images.shape[1:])  # type: ignore[assignment]
         if truth is not None and truth.shape != self.shape:
             raise ValueError(f"truth {truth.shape} does not match the images {self.shape}")
-        self.spacing = tuple(float(s) for s in spacing)
+        self.spacing = (float(spacing[0]), float(spacing[1]), float(spacing[2]))
         self.sequences = tuple(sequences)
         self.windows: dict[str, Window] = {name: brain_window(images[i]) for i, name in enumerate(sequences)}
         self.grey: dict[str, np.ndarray] = {
@@ -291,7 +312,7 @@ class CaseRenderer:
         sequence: str,
         options: ViewOptions | None = None,
         labels: np.ndarray | None = None,
-        **layers,
+        **layers: Unpack[ViewLayers],
     ) -> np.ndarray:
         """(H, W, 3) uint8 view of ``plane`` through ``cursor`` on ``sequence``; labels default to the truth.
 
@@ -317,7 +338,7 @@ class CaseRenderer:
         sequence: str,
         options: ViewOptions | None = None,
         labels: np.ndarray | None = None,
-        **layers,
+        **layers: Unpack[ViewLayers],
     ) -> dict[str, np.ndarray]:
         """Tri-planar views through ``cursor``: plane name -> (H, W, 3) uint8 image (``layers`` as :meth:`render`)."""
         return {plane: self.render(plane, cursor, sequence, options, labels, **layers) for plane in PLANES}

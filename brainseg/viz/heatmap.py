@@ -27,7 +27,7 @@ def colormap_lut(name: str = DEFAULT_COLORMAP) -> np.ndarray:
 
     if name not in colormaps:
         raise ValueError(f"unknown colormap {name!r}; expected a matplotlib colormap name such as 'inferno'")
-    rgba = colormaps[name](np.linspace(0.0, 1.0, 256))  # (256, 4) float in [0, 1]
+    rgba: np.ndarray = colormaps[name](np.linspace(0.0, 1.0, 256))  # (256, 4) float in [0, 1]
     return np.rint(rgba[:, :3] * 255).astype(np.uint8)
 
 
@@ -84,7 +84,7 @@ def blend_heat(
     lut = colormap_lut() if lut is None else lut
     weight = levels.astype(np.float32) * np.float32(opacity / 255.0)  # (H, W)
     under = rgb.astype(np.float32)
-    out = under + weight[:, :, None] * (lut[levels].astype(np.float32) - under)
+    out: np.ndarray = under + weight[:, :, None] * (lut[levels].astype(np.float32) - under)
     return np.rint(out).astype(np.uint8)
 
 

@@ -154,7 +154,8 @@ def lookup(table: np.ndarray, codes: np.ndarray, grey: np.ndarray) -> np.ndarray
     One ``take`` on the flattened table: several times faster than the equivalent two-array fancy index.
     """
     index = (codes.astype(np.uint16) << 8) | grey  # (H, W): row of the (codes * 256, 3) table
-    return np.take(table.reshape(-1, 3), index, axis=0)
+    rgb: np.ndarray = np.take(table.reshape(-1, 3), index, axis=0)
+    return rgb
 
 
 def region_outline(mask: np.ndarray, thickness: int = 1) -> np.ndarray:

@@ -9,11 +9,15 @@ gives a few thousand triangles: light enough to send to a browser after every ru
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from brainseg.labels import REGIONS
 from brainseg.viz.overlay import REGION_COLORS
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 BLOCK_SHARE = 1 / 3
 """A coarse block belongs to a region when at least this share of its voxels do."""
@@ -32,7 +36,7 @@ def downsample_mask(mask: np.ndarray, step: int) -> np.ndarray:
     pads = [(0, (-n) % step) for n in mask.shape]
     padded = np.pad(mask.astype(np.float32), pads)
     x, y, z = (n // step for n in padded.shape)
-    share = padded.reshape(x, step, y, step, z, step).mean(axis=(1, 3, 5))  # (x, y, z)
+    share: np.ndarray = padded.reshape(x, step, y, step, z, step).mean(axis=(1, 3, 5))  # (x, y, z)
     blocks = share >= BLOCK_SHARE
     return blocks if blocks.any() else share > 0
 
@@ -93,7 +97,7 @@ def segmentation_figure(
     brain: np.ndarray | None = None,
     truth: np.ndarray | None = None,
     step: int | None = None,
-):
+) -> go.Figure:
     """A plotly figure of the predicted sub-regions (NCR, ED, ET) in 3D, the brain as a faint shell.
 
     Args:
@@ -111,9 +115,9 @@ def segmentation_figure(
     step = step or auto_step(labels.shape)
     traces = []
 
-    def add(mask: np.ndarray, name: str, color: tuple[int, int, int], opacity: float, block: int, **extra) -> None:
+    def add(mask: np.ndarray, name: str, color: tuple[int, int, int], opacity: float, block: int, **extra: Any) -> None:
         vertices, faces = region_mesh(mask, spacing, block)
-        if vertices is None:
+        if vertices is None or faces is None:
             return
         traces.append(
             go.Mesh3d(

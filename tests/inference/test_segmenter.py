@@ -158,6 +158,16 @@ def test_second_prompt_reuses_everything(pointwise_source, brain_case, brain_cas
     assert second.from_cache and second.timings["preprocess"] == 0 and second.timings["inference"] == 0
     assert second.target_regions == ("ET",) and first.target_regions == ("WT",)
     assert second.labels is first.labels
+    # A cached result keeps what computing it took, and its report says it is cached.
+    assert second.computed_seconds["inference"] == first.timings["inference"] > 0
+    assert second.computed_seconds == first.computed_seconds
+    report = segmenter.report(brain_case, second)
+    assert report["cached"] is True and report["computed_in_s"]["inference"] > 0
+    assert segmenter.report(brain_case, first)["cached"] is False
+    from brainseg.text import interpret_prompt
+
+    reading = interpret_prompt("tumor core")  # a reading made by the caller is used as it is
+    assert segmenter.segment(brain_case, reading).interpretation is reading
     reloaded = load_case(brain_case_folder)  # another object, same contents: found by hash
     assert reloaded.images is not brain_case.images
     segmenter.segment(reloaded)

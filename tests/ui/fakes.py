@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from brainseg.inference.report import write_outputs
-from brainseg.inference.segmenter import Segmentation, no_prompt_interpretation
+from brainseg.inference.segmenter import Segmentation, read_prompt
 from brainseg.labels import ED, ET, region_mask
-from brainseg.text.prompts import interpret_prompt
 
 
 def fake_labels(case) -> np.ndarray:
@@ -48,8 +47,8 @@ class FakeSegmenter:
         self.calls: list[tuple[str, object]] = []
 
     def segment(self, case, prompt=None, *, uncertainty=False, progress=None) -> Segmentation:
-        reading = interpret_prompt(prompt).require() if prompt is not None else no_prompt_interpretation()
-        self.calls.append(("segment", prompt))
+        reading = read_prompt(prompt)  # text or a reading, as the real segmenter takes it
+        self.calls.append(("segment", None if prompt is None else reading.prompt))
         if progress is not None:
             progress(0.5, "fake network")
         labels = fake_labels(case)

@@ -59,7 +59,7 @@ def test_segment_keeps_the_run_in_a_new_session_and_reports_progress(segmented):
     assert set(run.heatmaps) == {"semantic", "WT", "TC", "ET"}
     assert [f for f, _ in steps] == sorted(f for f, _ in steps)  # progress only moves forward
     assert steps[0] == (0.0, "Loading clip-unet3d") and steps[-1] == (1.0, "Done")
-    assert any("fake network" in message and "on cpu" in message for _, message in steps)  # with an estimate
+    assert any("fake network" in message for _, message in steps)  # with a time only once one was measured here
     assert "metrics" in run.timings and "segment (app)" in run.timings
 
 
