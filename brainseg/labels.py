@@ -181,7 +181,8 @@ def detect_convention(label_map: np.ndarray, source: str = "label map", hint: st
         return ConventionGuess("brats2021", "label 4 (ET) present without 3: BraTS 2017-2021")
     raise LabelConventionError(
         f"{source}: label 3 without label 4 is ambiguous (ET in BraTS 2023, non-enhancing tumor in BraTS "
-        "2013-2015, ET in MSD with 1=edema); name the convention, e.g. --labels brats2023"
+        "2013-2015, ET in MSD with 1=edema); name the convention (the app's 'Truth label convention', the CLI's "
+        "--labels), e.g. brats2023"
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from brainseg.errors import CaseFilesError, GridMismatchError
 from brainseg.io.archive import extract_zip
 from brainseg.io.grid import describe_grid, resample_to_grid, same_grid
-from brainseg.io.naming import SEQUENCES, TRUTH, CaseFiles, assign_roles, nifti_stem
+from brainseg.io.naming import SEQUENCES, TRUTH, CaseFiles, assign_roles, nifti_stem, recognize
 from brainseg.io.nifti import MAX_VOXELS, Volume, read_volume
 from brainseg.io.orientation import CanonicalFrame
 from brainseg.labels import ConventionGuess, detect_convention, get_convention, to_internal
@@ -262,6 +262,9 @@ def _read_truth(
     volume = read_volume(path, name=name, max_voxels=max_voxels, allow_all_zero=True)
     if labels == "auto":
         hint = scheme if scheme in ("brats2023", "brats2021") else None
+        if hint is None:  # a truth given on its own (an upload slot) still says its scheme by its name
+            named = recognize(Path(name))
+            hint = named.scheme if named is not None and named.scheme in ("brats2023", "brats2021") else None
         guess = detect_convention(volume.data, name, hint=hint)
     else:
         get_convention(labels)

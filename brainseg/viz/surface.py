@@ -147,16 +147,17 @@ def segmentation_figure(
     axis = {"backgroundcolor": "#0b0f19", "gridcolor": "#333", "color": "#bbb", "showspikes": False}
     figure.update_layout(
         height=FIGURE_HEIGHT,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        margin={"l": 10, "r": 10, "t": 20, "b": 10},
         paper_bgcolor="#0b0f19",
         font={"color": "#ddd"},
         legend={"orientation": "h", "y": 0.02, "x": 0.01},
         scene={
             "aspectmode": "data",
-            "xaxis": {**axis, "title": "x: L → R (mm)"},
-            "yaxis": {**axis, "title": "y: P → A (mm)"},
-            "zaxis": {**axis, "title": "z: I → S (mm)"},
-            "camera": {"eye": {"x": -1.4, "y": 1.2, "z": 0.8}},
+            "xaxis": {**axis, "title": "L → R mm"},
+            "yaxis": {**axis, "title": "P → A mm"},
+            "zaxis": {**axis, "title": "I → S mm"},
+            # Far enough that the axis titles stay inside the plot at any width (closer, they were clipped).
+            "camera": {"eye": {"x": -1.9, "y": 1.65, "z": 1.1}},
         },
     )
     if not any(t.name.startswith("predicted") for t in traces):

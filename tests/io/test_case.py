@@ -55,6 +55,18 @@ def test_plain_truth_with_label_3_needs_a_named_convention(tmp_path):
     assert np.count_nonzero(as2015 == NCR) == 4 * 4 * 4  # NCR core 4^3 including the former ET voxels
 
 
+def test_a_brats2023_truth_in_its_own_slot_is_read_by_its_name(tmp_path):
+    paths = write_case(tmp_path / "c", scheme="brats2023", case_id="BraTS-GLI-00001-000", truth_convention="brats2023")
+    slots = {role.lower(): tmp_path / f"scan{i}.nii.gz" for i, role in enumerate(("T1", "T1ce", "T2", "FLAIR"))}
+    for role, path in zip(("T1", "T1ce", "T2", "FLAIR"), slots.values(), strict=True):
+        paths[role].rename(path)  # sequences of any names: nothing says the scheme but the truth's own name
+    case = load_case(**slots, truth=paths["truth"])
+    assert case.truth_convention.name == "brats2023" and case.truth.max() == ET
+    plain = paths["truth"].rename(tmp_path / "mask.nii.gz")
+    with pytest.raises(LabelConventionError, match="the app's 'Truth label convention', the CLI's --labels"):
+        load_case(**slots, truth=plain)
+
+
 def test_explicit_files_take_their_roles_whatever_their_names(tmp_path):
     paths = write_case(tmp_path / "c")
     renamed = {}
