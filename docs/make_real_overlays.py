@@ -1,4 +1,4 @@
-"""Redo the README's real-case overlays: every bundled checkpoint on the real cases of ``../shared/data/real/``.
+"""Redo the real-case overlays of docs/real-cases.md: every bundled checkpoint on the real cases of ``../shared/data/real/``.
 
     .venv/bin/python docs/make_real_overlays.py [--variants clip-unet3d sam-dmif] [--real ../shared/data/real]
 

@@ -1,6 +1,6 @@
 """Every bundled demo checkpoint on cases it never saw: a held-out synthetic case and the two real ones.
 
-The thresholds sit well below what each checkpoint measured (README, "Demo checkpoints") so that a
+The thresholds sit well below what each checkpoint measured (docs/checkpoints.md) so that a
 re-export or a library update does not flap them, and well above what an untrained or broken model gets
 (Dice ~0 to 0.3, tumor everywhere or nowhere). Where a checkpoint is known to fall short on a real case
 (its model card's limitations), the test checks what it does get right and says so.
