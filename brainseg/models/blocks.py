@@ -41,13 +41,18 @@ def make_norm(kind: str, channels: int, dims: int) -> nn.Module:
     raise ValueError(f"unknown norm {kind!r}; expected {', '.join(NORMS)}")
 
 
+def bottleneck_mlp(channels: int, reduction: int) -> nn.Sequential:
+    """Linear (C -> C / reduction, at least 8), ReLU, Linear back to C: the MLP of SE and CBAM."""
+    hidden = max(channels // reduction, 8)  # a 4-unit ReLU layer can be entirely dead at init
+    return nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
+
+
 class SqueezeExcitation(nn.Module):
     """Channel re-weighting by global pooling and a bottleneck MLP (Hu et al.). Shape-preserving."""
 
     def __init__(self, channels: int, reduction: int = 8) -> None:
         super().__init__()
-        hidden = max(channels // reduction, 8)  # a 4-unit ReLU layer can be entirely dead at init
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
+        self.mlp = bottleneck_mlp(channels, reduction)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = torch.sigmoid(self.mlp(x.flatten(2).mean(-1)))  # (B, C)
@@ -59,8 +64,7 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 8) -> None:
         super().__init__()
-        hidden = max(channels // reduction, 8)  # a 4-unit ReLU layer can be entirely dead at init
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
+        self.mlp = bottleneck_mlp(channels, reduction)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.flatten(2)  # (B, C, N)
