@@ -54,3 +54,12 @@ def test_figure_has_one_trace_per_present_region():
     assert figure.layout.scene.aspectmode == "data"
     empty = segmentation_figure(np.zeros((4, 4, 4), np.uint8), (1, 1, 1))
     assert len(empty.data) == 0 and "empty prediction" in empty.layout.annotations[0].text
+
+
+def test_the_axis_titles_fit_inside_the_figure():
+    # With the camera at distance 2.0 and no margins, plotly clipped the axis titles at the figure's edges.
+    figure = segmentation_figure(np.zeros((4, 4, 4), np.uint8), (1, 1, 1))
+    eye = figure.layout.scene.camera.eye
+    assert np.linalg.norm([eye.x, eye.y, eye.z]) >= 2.6
+    assert min(figure.layout.margin.l, figure.layout.margin.r, figure.layout.margin.b) >= 10
+    assert all(len(axis.title.text) <= 10 for axis in (figure.layout.scene.xaxis, figure.layout.scene.yaxis))
