@@ -5,6 +5,8 @@ Every block works in 2D or 3D (``dims``); tensors are (B, C, *spatial) with spat
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,7 +39,7 @@ def make_norm(kind: str, channels: int, dims: int) -> nn.Module:
     if kind == "instance":
         return instance_norm_nd(dims)(channels, affine=True)
     if kind == "group":
-        return nn.GroupNorm(min(8, channels), channels)
+        return nn.GroupNorm(math.gcd(8, channels), channels)  # groups must divide the channels (12 -> 4)
     raise ValueError(f"unknown norm {kind!r}; expected {', '.join(NORMS)}")
 
 
