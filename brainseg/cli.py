@@ -281,6 +281,35 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_refine(args: argparse.Namespace) -> int:
+    from brainseg.editing.session import refine_files
+
+    if not args.click and not args.box:
+        raise UsageError("give at least one --click I,J,K,SIGN,REGION or --box I0,J0,K0,I1,J1,K1,REGION")
+    refined = refine_files(
+        _case_files(args),
+        args.seg,
+        args.click,
+        args.box,
+        args.out,
+        case_source=args.case,
+        seg_labels=args.seg_labels,
+        labels=args.labels,
+    )
+    report = json.loads(refined.report.read_text())
+    print(f"{report['case']['name']}: {report['segmentation_is']}")
+    for record in report["edits"]:
+        where = record.get("input_voxel") or record.get("input_box")
+        print(
+            f"  {record['tool']} {record.get('sign', '')}{record['region']} at {where}: "
+            f"+{record['ml_added']:.2f} mL, -{record['ml_removed']:.2f} mL ({record['seconds']:.2f} s)"
+        )
+    for spec in refined.unchanged:
+        print(f"  changed nothing: {spec} (a - where the region is not, or a + inside it)")
+    print(f"  wrote {refined.segmentation}, {refined.report}")
+    return 0
+
+
 def _add_switches(parser: argparse.ArgumentParser, switches: dict[str, str]) -> None:
     """On/off flags (``store_true``), each with its help text, in the given order."""
     for flag, help_text in switches.items():
@@ -485,6 +514,40 @@ def _add_predict_parser(commands) -> None:
     predict.set_defaults(handler=_cmd_predict)
 
 
+def _add_refine_parser(commands) -> None:
+    refine = commands.add_parser(
+        "refine", help="correct a segmentation with clicks and boxes: segmentation.nii.gz and report.json"
+    )
+    _add_sequence_arguments(refine)
+    refine.add_argument("--seg", required=True, metavar="START", help="the segmentation to refine (input grid)")
+    refine.add_argument(
+        "--seg-labels",
+        default="brats2023",
+        choices=["auto", *CONVENTIONS],
+        help="label convention of START (default brats2023, as brainseg predict writes; auto to detect)",
+    )
+    refine.add_argument(
+        "--click",
+        action="append",
+        default=[],
+        metavar="I,J,K,SIGN,REGION",
+        help="voxel I,J,K of the input grid; SIGN + (it belongs to REGION) or - (it does not); REGION WT, TC or ET; "
+        "repeatable, applied in order",
+    )
+    refine.add_argument(
+        "--box",
+        action="append",
+        default=[],
+        metavar="I0,J0,K0,I1,J1,K1,REGION",
+        help="segment REGION anew inside this box of the input grid (corners inclusive); repeatable, after the clicks",
+    )
+    refine.add_argument(
+        "--labels", default="brats2023", choices=["brats2023", "brats2021"], help="labels written (ET = 3 or 4)"
+    )
+    refine.add_argument("--out", required=True, help="output folder")
+    refine.set_defaults(handler=_cmd_refine)
+
+
 def _add_models_parser(commands) -> None:
     models = commands.add_parser("models", help="list the model variants: NAME  description  (paper file)")
     models.set_defaults(handler=_cmd_models)
@@ -516,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_evaluate_model_parser,
         _add_export_checkpoint_parser,
         _add_predict_parser,
+        _add_refine_parser,
         _add_models_parser,
         _add_evaluate_parser,
     ):

@@ -69,6 +69,23 @@ class CanonicalFrame:
         self._check(array, self.canonical_shape, "canonical")
         return np.ascontiguousarray(apply_orientation(array, ornt_transform(_RAS, self._ornt)))
 
+    def input_voxel_to_canonical(self, voxel: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The canonical (x, y, z) index of the input grid's voxel ``(i, j, k)`` (the same voxel; no rounding)."""
+        canonical = [0, 0, 0]
+        for input_axis, (output_axis, flip) in enumerate(self._ornt.astype(int)):
+            index = int(voxel[input_axis])
+            canonical[output_axis] = self.input_shape[input_axis] - 1 - index if flip < 0 else index
+        return canonical[0], canonical[1], canonical[2]
+
+    def canonical_voxel_to_input(self, voxel: tuple[int, int, int]) -> tuple[int, int, int]:
+        """The input grid's (i, j, k) of the canonical voxel ``(x, y, z)``; inverse of
+        :meth:`input_voxel_to_canonical`."""
+        found = [0, 0, 0]
+        for input_axis, (output_axis, flip) in enumerate(self._ornt.astype(int)):
+            index = int(voxel[output_axis])
+            found[input_axis] = self.input_shape[input_axis] - 1 - index if flip < 0 else index
+        return found[0], found[1], found[2]
+
     @staticmethod
     def _check(array: np.ndarray, expected: tuple[int, int, int], frame: str) -> None:
         if tuple(array.shape[:3]) != tuple(expected):

@@ -1,6 +1,7 @@
-"""The app's programmatic endpoint ``/segment``: four files, a model, a prompt -> a NIfTI and its report.
+"""The app's programmatic endpoints: ``/segment`` (four files, a model, a prompt -> a NIfTI and its report)
+and ``/refine`` (four files, a segmentation, clicks and boxes -> the refined NIfTI and its report).
 
-Stateless: it touches no session, so a failed call leaves the page as it was.
+Stateless: they touch no session, so a failed call leaves the page as it was.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from brainseg.errors import CaseFilesError
 from brainseg.inference.protocol import SegmenterFactory
 from brainseg.io import load_case
 from brainseg.models import ModelConfigError, get_variant
@@ -66,3 +68,34 @@ def segment_files(
     report(0.95, "Writing the segmentation")
     segmentation, report_path = segmenter.write(case, result, Path(out_dir))
     return Path(segmentation), json.loads(Path(report_path).read_text())
+
+
+def refine_uploaded(
+    t1: str | Path | None,
+    t1ce: str | Path | None,
+    t2: str | Path | None,
+    flair: str | Path | None,
+    seg: str | Path | None,
+    clicks: str | None,
+    boxes: str | None,
+    out_dir: str | Path,
+) -> tuple[Path, dict]:
+    """Refine ``seg`` (BraTS 2023 labels, on the four files' grid) with ``clicks`` and ``boxes``.
+
+    Args:
+        clicks: ``I,J,K,SIGN,REGION`` specs (input-grid voxels), one per line or ``;``-separated.
+        boxes: ``I0,J0,K0,I1,J1,K1,REGION`` specs, applied after the clicks.
+
+    Returns:
+        (path of the refined ``segmentation.nii.gz``, its report: ``edits``, ``segmentation_is`` ...).
+
+    Raises:
+        BrainSegError: the one-line messages of ``brainseg refine``.
+    """
+    from brainseg.editing.session import refine_files
+
+    if not seg:
+        raise CaseFilesError("no segmentation to refine: give seg, e.g. the segmentation.nii.gz of /segment")
+    sequences = {"t1": t1 or None, "t1ce": t1ce or None, "t2": t2 or None, "flair": flair or None}
+    refined = refine_files(sequences, seg, clicks, boxes, out_dir)
+    return refined.segmentation, json.loads(refined.report.read_text())

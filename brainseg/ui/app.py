@@ -6,6 +6,9 @@ Named API endpoints (for ``gradio_client``):
 * ``/segment`` (t1, t1ce, t2, flair, model, prompt) -> (segmentation ``.nii.gz``, report dict with
   ``report["regions"][R]["volume_ml"]``); ``model`` None or empty runs the default model.
 * ``/load_example`` (an example name) and ``/load_upload`` (files): the views, slider positions, texts.
+* ``/refine`` (t1, t1ce, t2, flair, seg, clicks, boxes) -> (refined segmentation ``.nii.gz``, report with
+  ``report["edits"]`` and ``report["segmentation_is"]``); clicks ``I,J,K,SIGN,REGION`` and boxes
+  ``I0,J0,K0,I1,J1,K1,REGION`` in input-grid voxels, one per line or ``;``-separated.
 * ``/move_axial``, ``/move_coronal``, ``/move_sagittal`` (undocumented): re-render at a cursor (x, y, z).
 
 The display settings live in one ``gr.State`` (a :class:`brainseg.ui.viewer.Display` per browser tab), updated
@@ -34,8 +37,8 @@ import gradio as gr
 from brainseg.errors import BrainSegError
 from brainseg.inference.protocol import SegmenterFactory
 from brainseg.labels import SUBREGIONS
-from brainseg.ui import screen_updates, segmentation, viewer
-from brainseg.ui.api import segment_files
+from brainseg.ui import editing, screen_updates, segmentation, viewer
+from brainseg.ui.api import refine_uploaded, segment_files
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.layout import Page, build_page
 from brainseg.ui.model_menu import DEFAULT_MODEL, ModelChoice, choice_markdown, model_choices
@@ -96,6 +99,7 @@ def create_app(
         app = _App(page, library, choices, segmenters or default_segmenters)
         _wire_loading(demo, app)
         _wire_viewer(app)
+        _wire_editing(app)
         _wire_segment(app)
         _wire_export(app)
         _wire_api(app)
@@ -219,8 +223,10 @@ def _wire_viewer(app: _App) -> None:
         page.sliders[plane].input(
             on_move, where, page.move_outputs, api_name=f"move_{plane}", api_visibility="undocumented", **move
         )
-        for picture in (page.images[plane], page.heat_images[plane]):
-            picture.select(_click_handler(page, plane), where, clicked_outputs, api_visibility="private", **move)
+        # A click on a view edits with the tool chosen (see _wire_editing); on a map view it moves the cursor.
+        page.heat_images[plane].select(
+            _click_handler(page, plane), where, clicked_outputs, api_visibility="private", **move
+        )
     # ``input``, not ``change``: only the user's own changes re-render. A segmentation sets some controls
     # itself (map, accepted regions, difference region), with the display state, and has drawn the views
     # with them already.
@@ -244,6 +250,81 @@ def _click_handler(page: Page, plane: str) -> Callable:
         return new_state, *screen_updates.partial(page, shown, with_sliders=True)
 
     return on_click
+
+
+def _wire_editing(app: _App) -> None:
+    """Clicks on the views with an edit tool, the tool's hint, undo, redo and back to the model; after each
+    edit the 3D view is drawn again (a second step, so that the views answer first)."""
+    page = app.page
+    where = [page.session, page.display, *page.cursor_inputs]
+    views = [*page.view_outputs, *page.heat_outputs, *page.slider_outputs, page.readout]
+    outputs = [page.session, page.box_corner, *views, *page.edited_outputs]
+    plot = {"fn": _redraw_plot, "inputs": [page.session], "outputs": [page.session, page.plot]}
+    hidden = {"api_visibility": "private", "show_progress": "hidden"}
+    for plane in PLANES:
+        page.images[plane].select(
+            _edit_click_handler(page, plane),
+            [*where, *page.edit_inputs, page.box_corner],
+            outputs,
+            trigger_mode="always_last",
+            **hidden,
+        ).success(**plot, **hidden)
+
+    def on_tool(tool):
+        return gr.Radio(info=editing.TOOLS.get(tool, "")), None  # a new tool starts no box
+
+    page.edit_tool.input(on_tool, [page.edit_tool], [page.edit_tool, page.box_corner], queue=False, **hidden)
+    for button, action in ((page.undo_button, "undo"), (page.redo_button, "redo"), (page.reset_button, "reset")):
+        button.click(_step_handler(page, action), where, outputs, **hidden).success(**plot, **hidden)
+
+
+def _edit_click_handler(page: Page, plane: str) -> Callable:
+    """A click on ``plane``'s view: moves the cursor there, and with an edit tool edits there too."""
+
+    @user_errors("Cannot edit")
+    def on_view_click(state, shown_as, x, y, z, tool, label, region, radius_mm, sphere, corner, evt: gr.SelectData):
+        unchanged = [gr.skip()] * len(page.edited_outputs)
+        if evt.index is None:  # a click on the letterbox around the image
+            return state, gr.skip(), *screen_updates.partial(page, None, with_sliders=True), *unchanged
+        moved, shown = viewer.click_view(state, plane, evt.index, (x, y, z), shown_as)
+        choice = editing.ToolChoice(tool or editing.MOVE, label or "ED", region or "WT", float(radius_mm or 5), sphere)
+        if choice.tool == editing.MOVE or shown is None:
+            return moved, gr.skip(), *screen_updates.partial(page, shown, with_sliders=True), *unchanged
+        new_state, corner, status = editing.edit_at(state, plane, shown.cursor, choice, corner)
+        shown = viewer.screen(new_state, shown.cursor, shown_as)
+        views = screen_updates.partial(page, shown, with_sliders=True)
+        return new_state, corner, *views, *screen_updates.edited(new_state, status)
+
+    return on_view_click
+
+
+def _step_handler(page: Page, action: str) -> Callable:
+    """Undo, redo or back to the model: the views at the cursor, the history and the scores follow."""
+
+    @user_errors(f"Cannot {action}")
+    def on_step(state, shown_as, x, y, z):
+        new_state = editing.step(state, action)
+        shown = viewer.screen(new_state, viewer.clamp((x, y, z), new_state.shape), shown_as)
+        views = screen_updates.partial(page, shown, with_sliders=True)
+        done = {"undo": "Undone", "redo": "Redone", "reset": "Back to the model's result"}[action]
+        status = done if new_state is not state else f"Nothing to {action}"
+        return new_state, None, *views, *screen_updates.edited(new_state, status)
+
+    on_step.__name__ = f"on_{action}"
+    return on_step
+
+
+def _redraw_plot(state):
+    """The 3D view of the run's labels, drawn again after an edit (skipped when it is up to date)."""
+    run = state.run if state is not None else None
+    if run is None or run.figure is not None:
+        return gr.skip(), gr.skip()
+    from brainseg.viz.surface import segmentation_figure
+
+    case = state.loaded.case
+    brain = (case.images != 0).any(axis=0)
+    run.figure = segmentation_figure(run.labels, case.spacing, brain=brain, truth=case.truth)  # this run's own cache
+    return state, run.figure
 
 
 def _control_handler(page: Page, name: str) -> Callable:
@@ -414,6 +495,24 @@ def _wire_api(app: _App) -> None:
         ),
         concurrency_id="segment",
         concurrency_limit=SEGMENT_CONCURRENCY,
+    )
+
+    @user_errors("Cannot refine")
+    def api_refine(t1, t1ce, t2, flair, seg, clicks, boxes):
+        """Refine a segmentation of four sequence files with clicks and boxes; returns the NIfTI and the report."""
+        out_dir = Path(page.api_refined.GRADIO_CACHE) / "refine" / uuid.uuid4().hex
+        path, report = refine_uploaded(t1, t1ce, t2, flair, seg, clicks, boxes, out_dir)
+        return str(path), report
+
+    page.api_refine_trigger.click(
+        api_refine,
+        [*page.api_files.values(), page.api_seg, page.api_clicks, page.api_boxes],
+        [page.api_refined, page.api_refine_report],
+        api_name="refine",
+        api_description=(
+            "Refine a segmentation (seg, BraTS 2023 labels on the sequences' grid) with clicks 'I,J,K,SIGN,REGION' "
+            "and boxes 'I0,J0,K0,I1,J1,K1,REGION' (input-grid voxels; one per line or ';'-separated)."
+        ),
     )
 
 

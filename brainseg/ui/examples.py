@@ -10,8 +10,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from brainseg.editing import IntensityScale
 from brainseg.errors import CaseFilesError
 from brainseg.io import Case, load_case
 from brainseg.io.naming import TRUTH, recognize
@@ -82,6 +84,11 @@ class LoadedCase:
 
     case: Case
     renderer: CaseRenderer
+
+    @cached_property
+    def intensity_scale(self) -> IntensityScale:
+        """The brain's intensity scale that click and box refinement compare sequences on (computed once)."""
+        return IntensityScale.of(self.case.images)
 
 
 def prepare(case: Case) -> LoadedCase:

@@ -12,7 +12,7 @@ import gradio as gr
 
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import CONVENTIONS, REGIONS, SUBREGIONS
-from brainseg.ui import segmentation, viewer
+from brainseg.ui import editing, segmentation, viewer
 from brainseg.ui.examples import ExampleLibrary
 from brainseg.ui.model_menu import ModelChoice, choice_markdown
 from brainseg.ui.review import EXPORT_CONVENTIONS
@@ -81,8 +81,18 @@ class Page:
 
     @property
     def run_outputs(self) -> list[gr.components.Component]:
-        """What a run fills: map radio, 3D plot, run text, region and lesion tables, downloads."""
-        return [self.heatmap, self.plot, self.run_info, self.metrics, self.lesions, self.exported]
+        """What a run fills: map radio, 3D plot, run text, region and lesion tables, downloads, edit history."""
+        return [self.heatmap, self.plot, self.run_info, self.metrics, self.lesions, self.exported, self.edit_history]
+
+    @property
+    def edit_inputs(self) -> list[gr.components.Component]:
+        """The edit controls, in :class:`brainseg.ui.editing.ToolChoice`'s order."""
+        return [self.edit_tool, self.edit_label, self.edit_region, self.brush_mm, self.brush_3d]
+
+    @property
+    def edited_outputs(self) -> list[gr.components.Component]:
+        """What an edit changes besides the views: the edit history, the run text and the two tables."""
+        return [self.edit_history, self.run_info, self.metrics, self.lesions]
 
     @property
     def full_outputs(self) -> list[gr.components.Component]:
@@ -133,6 +143,7 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
     gr.Markdown(INTRO)
     _run_bar(page, choices, default_model)
     _views(page)
+    _edit_panel(page)
     with gr.Tabs(elem_id="bs-result-tabs"):
         _heat_tab(page)
         with gr.Tab("3D", elem_id="bs-tab-3d"):
@@ -253,6 +264,48 @@ def _views(page: Page) -> None:
     page.readout = gr.Markdown(label="Cursor", elem_id="bs-readout")
 
 
+def _edit_panel(page: Page) -> None:
+    """The correction tools: what a click on a view does, its label or region and size, undo, redo, reset,
+    and the edit history."""
+    page.box_corner = gr.State(None)  # a box's first corner, waiting for the second click
+    title = "✎ Correct the segmentation: brush, eraser, clicks, box, undo"
+    with gr.Accordion(title, open=False, elem_id="bs-edit"), gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=280):
+            page.edit_tool = gr.Radio(
+                list(editing.TOOLS),
+                value=editing.MOVE,
+                label="A click on a view",
+                info=editing.TOOLS[editing.MOVE],
+                elem_id="bs-edit-tool",
+            )
+            with gr.Row():
+                page.edit_label = gr.Radio(
+                    list(editing.PAINT_LABELS),
+                    value="ED",
+                    label="Label (brush, fill hole)",
+                    min_width=140,
+                    elem_id="bs-edit-label",
+                )
+                page.edit_region = gr.Radio(
+                    list(editing.EDIT_REGIONS),
+                    value="WT",
+                    label="Region (remove, clicks, box)",
+                    min_width=140,
+                    elem_id="bs-edit-region",
+                )
+            with gr.Row():
+                page.brush_mm = gr.Slider(
+                    1, 30, value=5, step=1, label="Brush radius (mm)", buttons=[], elem_id="bs-brush-mm"
+                )
+                page.brush_3d = gr.Checkbox(value=False, label="3D brush (sphere)", elem_id="bs-brush-3d")
+        with gr.Column(scale=2, min_width=240):
+            with gr.Row():
+                page.undo_button = gr.Button("↶ Undo", size="sm", elem_id="bs-undo")
+                page.redo_button = gr.Button("↷ Redo", size="sm", elem_id="bs-redo")
+                page.reset_button = gr.Button("Back to the model", size="sm", elem_id="bs-reset")
+            page.edit_history = gr.Markdown(editing.history_markdown(None), elem_id="bs-edit-history")
+
+
 def _heat_tab(page: Page) -> None:
     """The map choice, its colorbar and the three map views."""
     with gr.Tab("Attention maps", elem_id="bs-tab-heat"):
@@ -334,7 +387,8 @@ def _case_tab(page: Page) -> None:
 
 
 def _api_components(page: Page) -> None:
-    """Hidden components of the /segment endpoint (an API only: the page segments the case on screen)."""
+    """Hidden components of the /segment and /refine endpoints (an API only: the page works on the case on
+    screen)."""
     with gr.Group(visible=False):
         page.api_files = {name: gr.File(label=f"{name} (API)", visible=False) for name in SEQUENCES}
         page.api_model = gr.Textbox(label="model (API)", visible=False)
@@ -342,3 +396,9 @@ def _api_components(page: Page) -> None:
         page.api_segmentation = gr.File(label="segmentation (API)", visible=False)
         page.api_report = gr.JSON(label="report (API)", visible=False)
         page.api_trigger = gr.Button(visible=False)
+        page.api_seg = gr.File(label="seg (API)", visible=False)
+        page.api_clicks = gr.Textbox(label="clicks (API)", visible=False)
+        page.api_boxes = gr.Textbox(label="boxes (API)", visible=False)
+        page.api_refined = gr.File(label="refined segmentation (API)", visible=False)
+        page.api_refine_report = gr.JSON(label="refine report (API)", visible=False)
+        page.api_refine_trigger = gr.Button(visible=False)

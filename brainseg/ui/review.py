@@ -1,8 +1,10 @@
 """Review and export: accept or reject each predicted sub-region, add a note, write the files to download.
 
 The export is the segmentation NIfTI on the input's own grid and affine (written by the segmenter, in
-the chosen label convention, rejected sub-regions removed), the segmenter's ``report.json`` with a
-``review`` block added (decisions, note, time), and a PNG of the views as they were on screen.
+the chosen label convention, with the corrections made and the rejected sub-regions removed), the
+segmenter's ``report.json`` with a ``review`` block (decisions, note, time), ``segmentation_is`` ("model" or
+"model + N edits") and a ``corrections`` block (every edit: tool, region, voxels added and removed, time),
+and a PNG of the views as they were on screen.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pathlib import Path
 from PIL import Image
 
 from brainseg import __version__
+from brainseg.editing.session import edits_block
 from brainseg.errors import BrainSegError
 from brainseg.inference.protocol import SegmenterFactory
-from brainseg.labels import DEFAULT_OUTPUT_CONVENTION, SUBREGIONS
+from brainseg.labels import DEFAULT_OUTPUT_CONVENTION, EVALUATION_REGIONS, SUBREGIONS
 from brainseg.ui.segmentation import default_segmenters
 from brainseg.ui.viewer import Cursor, Display, Session, heat_volume, screen
 from brainseg.viz.snapshot import compose_snapshot
@@ -91,11 +94,18 @@ def export_run(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     reviewed = dataclasses.replace(run.result, labels=run.reviewed_labels(review.rejected))
+    if run.edited:  # what was painted is written, whatever regions the prompt asked for
+        reviewed = dataclasses.replace(reviewed, target_regions=EVALUATION_REGIONS)
     segmenter = segmenters(run.source)
     segmentation_path, report_path = segmenter.write(case, reviewed, out_dir, labels=review.labels)
     report = json.loads(Path(report_path).read_text())
     report.setdefault("provenance", run.info)
     report["review"] = review.record((now or datetime.now(UTC)).isoformat(timespec="seconds"))
+    history = run.edit_history(case.spacing)
+    report["segmentation_is"] = history.summary() + (
+        f", then {', '.join(review.rejected)} rejected" if review.rejected else ""
+    )
+    report["corrections"] = edits_block(case, history)
     if run.evaluation is not None:
         report["evaluation_before_review"] = {
             "against": "the uploaded ground truth",

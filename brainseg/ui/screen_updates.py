@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from brainseg.ui import segmentation, viewer
+from brainseg.ui import editing, segmentation, viewer
 from brainseg.ui.layout import NO_HEAT, NO_RUN, Page
 from brainseg.ui.viewer import Display, Screen, Session
 from brainseg.ui.widgets import png_in_cache
@@ -37,6 +37,7 @@ def run_panel(session: Session | None, heat: str | None) -> list:
             {"headers": ["region", "predicted mL"], "data": []},
             empty_lesions,
             None,
+            editing.history_markdown(None),
         ]
     names = list(run.heatmaps) or ["semantic"]
     headers, rows = segmentation.metrics_rows(run, session.loaded.case.spacing)  # type: ignore[union-attr]
@@ -47,6 +48,20 @@ def run_panel(session: Session | None, heat: str | None) -> list:
         {"headers": headers, "data": rows},
         {"headers": segmentation.LESION_HEADERS, "data": segmentation.lesion_rows(run)},
         None,
+        editing.history_markdown(session),
+    ]
+
+
+def edited(session: Session, status: str) -> list:
+    """Updates of :attr:`Page.edited_outputs` after an edit (or undo, redo, reset) of the session's run."""
+    run = session.run
+    assert run is not None
+    headers, rows = segmentation.metrics_rows(run, session.loaded.case.spacing)
+    return [
+        editing.history_markdown(session, status),
+        segmentation.run_markdown(run),
+        {"headers": headers, "data": rows},
+        {"headers": segmentation.LESION_HEADERS, "data": segmentation.lesion_rows(run)},
     ]
 
 

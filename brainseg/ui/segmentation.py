@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from brainseg.editing import EditHistory
 from brainseg.inference.protocol import SegmenterFactory, SegmenterProtocol
+from brainseg.io import region_volumes_ml
 from brainseg.labels import EVALUATION_REGIONS, REGIONS, SUBREGIONS
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
 from brainseg.ui import map_guide
@@ -99,6 +101,7 @@ class Run:
         map_notes: map name -> one line: what the map is and how well it points at the tumor
             (:mod:`brainseg.ui.map_guide`).
         first_map: the map to show first, one measured to point at the tumor; None when none is.
+        history: the corrections made on the prediction shown (:mod:`brainseg.editing`); None before the first.
     """
 
     model: str
@@ -113,15 +116,39 @@ class Run:
     finished: str
     map_notes: dict[str, str] = field(default_factory=dict)
     first_map: str | None = None
+    history: EditHistory | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
-    def labels(self) -> np.ndarray:
+    def model_labels(self) -> np.ndarray:
         """(X, Y, Z) uint8 internal labels of the prompt's target regions (every region without a prompt),
-        canonical RAS: what the views show and the export writes."""
+        canonical RAS, as the model gave them."""
         if "target" not in self._cache:
             self._cache["target"] = self.result.target_labels()
-        return self._cache["target"]
+        target: np.ndarray = self._cache["target"]
+        return target
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(X, Y, Z) uint8 internal labels shown and exported: the model's with the corrections in effect."""
+        return self.history.labels if self.history is not None else self.model_labels
+
+    @property
+    def edited(self) -> bool:
+        """Whether corrections are in effect (even ones that brought the labels back to the model's)."""
+        return self.history is not None and self.history.count > 0
+
+    def edit_history(self, spacing: tuple[float, float, float]) -> EditHistory:
+        """The history to make the next correction on (an empty one on the model's labels before the first)."""
+        return self.history if self.history is not None else EditHistory.start(self.model_labels, spacing)
+
+    def with_history(self, history: EditHistory, truth: np.ndarray | None, spacing: tuple[float, float, float]) -> Run:
+        """A copy of this run showing ``history``'s labels, scored again against ``truth`` (None: no truth); its
+        3D figure is None until :func:`figure_of` draws it again."""
+        from brainseg.metrics import evaluate
+
+        evaluation = evaluate(history.labels, truth, spacing) if truth is not None else None
+        return dataclasses.replace(self, history=history, evaluation=evaluation, figure=None, _cache={})
 
     def reviewed_labels(self, rejected: tuple[str, ...] = ()) -> np.ndarray:
         """The prediction with the rejected sub-regions (NCR, ED, ET) set to background; cached per choice."""
@@ -145,7 +172,7 @@ class Run:
     def _trim(self, keep: int = 4) -> None:
         # A few derived volumes (9 MB each for a BraTS case) are enough for toggling back and forth.
         while len(self._cache) >= keep:
-            oldest = next(k for k in self._cache if k != "target")
+            oldest = next(k for k in self._cache if k != "target")  # the model's labels stay
             self._cache.pop(oldest)
 
 
@@ -272,7 +299,7 @@ LESION_HEADERS = ["region", "lesion-wise Dice", "lesion-wise HD95 mm", "truth le
 def metrics_rows(run: Run, spacing: tuple[float, float, float]) -> tuple[list[str], list[list]]:
     """(headers, rows) of the region table: volumes always; overlap and HD95 when there is a truth."""
     if run.evaluation is None:
-        volumes = run.result.volumes_ml(spacing)
+        volumes = region_volumes_ml(run.labels, spacing) if run.edited else run.result.volumes_ml(spacing)
         return ["region", "predicted mL"], [[_asked(run, r), round(float(volumes.get(r, 0.0)), 3)] for r in REGIONS]
     rows = []
     for region, m in run.evaluation["regions"].items():
@@ -336,6 +363,11 @@ def run_markdown(run: Run) -> str:
     if getattr(run.result, "from_cache", False):
         first = " · ".join(f"{k} {v:.2f} s" for k, v in run.result.computed_seconds.items())
         lines.append(f"Cached: the network did not run again for this case; when it ran: {first}")
+    if run.edited:
+        lines.append(
+            f"Corrected: **{run.history.summary()}** (see Correct the segmentation); the views, the volumes, "  # type: ignore[union-attr]
+            "the scores and the export show the corrected segmentation."
+        )
     if run.evaluation is not None:
         rules = run.evaluation["conventions"]["lesionwise"]["challenge"]
         asked = " Scores are of the whole prediction; (asked) marks the prompt's regions." if run.prompt else ""

@@ -93,3 +93,19 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, demo_checkpoint: Path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium (Debian's, with the flags of :data:`tests.ui.test_browser.ARGS`), shared by a
+    module's browser tests; each test opens its own page. Skips when Chromium is absent."""
+    from tests.ui.test_browser import ARGS, CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()

@@ -27,7 +27,7 @@ def _public_api_names(demo: gr.Blocks) -> set[str]:
 
 def test_app_builds_without_examples_and_names_its_endpoints():
     demo = app_module.create_app(ExampleLibrary([]))
-    assert _public_api_names(demo) == {"segment", "load_example", "load_upload", "move_axial", "move_coronal",
+    assert _public_api_names(demo) == {"segment", "refine", "load_example", "load_upload", "move_axial", "move_coronal",
                                        "move_sagittal"}  # fmt: skip
     assert demo.delete_cache == app_module.DELETE_CACHE
     assert demo.brainseg_library.default is None

@@ -33,15 +33,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield open_page(browser, app_url)
-        browser.close()
+def page(browser, app_url):
+    return open_page(browser, app_url)
 
 
 def open_page(browser, app_url: str, width: int = 1440):

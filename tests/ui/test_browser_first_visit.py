@@ -12,21 +12,9 @@ import pytest
 
 from brainseg.ui.examples import find_examples
 from tests.casefiles import LPS_AFFINE, write_case
-from tests.ui.test_browser import ARGS, ARTIFACTS, CHROMIUM, TIMEOUT_MS, _upload, _wait_loaded, open_page
+from tests.ui.test_browser import ARTIFACTS, TIMEOUT_MS, _upload, _wait_loaded, open_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _checked(page, element_id: str) -> list[str]:

@@ -16,7 +16,7 @@ from tests.casefiles import LPS_AFFINE, write_case
 
 LOAD_OUTPUTS = (
     "example axial coronal sagittal z y x title readout warnings summary heat_axial heat_coronal heat_sagittal "
-    "colorbar heatmap plot run_info metrics lesions exported overlay"
+    "colorbar heatmap plot run_info metrics lesions exported edit_history overlay"
 ).split()
 UPLOAD_OUTPUTS = (*LOAD_OUTPUTS, "load_status")  # and what each file was read as
 
@@ -32,7 +32,7 @@ def _image(path) -> np.ndarray:
 
 def test_api_names_the_segment_and_loading_endpoints(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert set(endpoints) == {"/segment", "/load_example", "/load_upload"}
+    assert set(endpoints) == {"/segment", "/refine", "/load_example", "/load_upload"}
     parameters = [p["parameter_name"] for p in endpoints["/load_upload"]["parameters"]]
     # The display settings are the page's own state, not parameters: a client sees the default display.
     assert parameters == ["t1", "t1ce", "t2", "flair", "files", "truth", "labels"]
@@ -138,3 +138,25 @@ def test_segment_refuses_bad_input_with_the_cli_line(client, tmp_path, demo_chec
     cli_line = capsys.readouterr().err.strip()
     assert expected in cli_line
     assert f"error: {caught.value}" == cli_line
+
+
+def test_refine_endpoint_writes_what_the_cli_writes_and_refuses_with_its_line(client, tmp_path, capsys):
+    from tests.editing.phantom import input_voxel, write_phantom
+
+    paths = write_phantom(tmp_path / "case")
+    i, j, k = input_voxel((34, 24, 20))  # in the edema the start misses
+    files = [handle_file(str(paths[s])) for s in ("T1", "T1ce", "T2", "FLAIR")]
+    clicks = f"{i},{j},{k},+,WT"
+    refined, report = client.predict(*files, handle_file(str(paths["start"])), clicks, "", api_name="/refine")
+    assert report["segmentation_is"] == "start.nii.gz + 1 edit" and report["edits"][0]["input_voxel"] == [i, j, k]
+    argv = ["refine", *[a for s in ("T1", "T1ce", "T2", "FLAIR") for a in (f"--{s.lower()}", str(paths[s]))]]
+    argv += ["--seg", str(paths["start"]), "--out", str(tmp_path / "cli")]
+    assert cli_main([*argv, "--click", clicks]) == 0
+    from_cli = np.asarray(nib.load(tmp_path / "cli" / "segmentation.nii.gz").dataobj)
+    assert np.array_equal(np.asarray(nib.load(refined).dataobj), from_cli)
+    assert np.count_nonzero(from_cli) > np.count_nonzero(np.asarray(nib.load(paths["start"]).dataobj))
+    with pytest.raises(AppError) as caught:
+        client.predict(*files, handle_file(str(paths["start"])), "1,2,3,+,NCR", "", api_name="/refine")
+    capsys.readouterr()
+    assert cli_main([*argv, "--click", "1,2,3,+,NCR"]) == 2
+    assert f"error: {caught.value}" == capsys.readouterr().err.strip()
