@@ -12,8 +12,12 @@ on a CPU:
   :data:`MIN_CONTRAST`, it is at least half-way from the competing look towards the click's, or beyond it
   (one-sided: an edema voxel brighter on FLAIR than the click is still edema).
 * A positive click adds the voxels that look like it and connect to it (6-neighbourhood, within
-  :data:`GROW_RADIUS_MM`, inside the brain); a negative one removes them from the clicked region. A negative
-  click on a component that is not the region's largest removes that component whole.
+  :data:`GROW_RADIUS_MM`, inside the brain); a negative one removes them from the clicked region (at most
+  :data:`MAX_CUT_SHARE` of it). A negative click on a stray piece (:data:`STRAY_SHARE`) removes it whole.
+* For WT the click's look is how it departs from healthy brain, in FLAIR first (:func:`abnormal_as`): the
+  whole tumor mixes looks (edema, necrosis, enhancement) that no single look covers.
+* The set grows level by level (:data:`LEVELS`, strict to lenient) and stops before it leaks: when it
+  more than doubles from one level to the next, or passes :data:`MAX_GROWN_ML`.
 
 Regions and labels: a voxel added to WT becomes edema (ED) unless it is tumor already, one added to TC
 becomes NCR, one added to ET becomes ET; a voxel removed from a region takes the label around it
@@ -35,24 +39,33 @@ from brainseg.labels import ED, ET, NCR, region_mask
 
 CLICK_REGIONS = ("WT", "TC", "ET")
 """Regions a click or a box refines."""
-GROW_RADIUS_MM = 60.0
-"""How far from the click a region may grow or be cut (a large glioblastoma's edema spans about 6 cm)."""
+GROW_RADIUS_MM = 45.0
+"""How far from the click a region may grow or be cut: a 9 cm ball, about a large glioblastoma's edema (more
+has leaked; a second click reaches further)."""
 SEED_RADIUS_MM = 3.0
 """Radius of the neighbourhood whose median is the click's look."""
 CUT_REFERENCE_MM = 15.0
 """A negative click on a region's main body compares its look with the region farther than this from it."""
+STRAY_SHARE = 0.25
+"""A piece of a region at most this share of its largest piece is a stray one: a negative click removes it whole."""
+MAX_CUT_SHARE = 0.25
+"""A negative click on a region's main body removes at most this share of it."""
 MIN_CONTRAST = 0.3
 """Smallest difference of looks, in brain interquartile ranges, that a sequence must show to be used."""
 COMPETING = {"WT": ((0,),), "TC": ((0,), (ED,)), "ET": ((0,), (NCR, ED))}
 """Region -> the labels of each look a positive click must be told apart from (0: healthy brain): a tumor
 core must look unlike both healthy brain and edema, an enhancing tumor unlike healthy brain and the rest of
 the tumor."""
-MAX_GROWN_ML = {"WT": 300.0, "TC": 150.0, "ET": 80.0}
-"""Largest volume one click may add (about the largest each region gets in BraTS): more has leaked."""
+MAX_GROWN_ML = {"WT": 150.0, "TC": 60.0, "ET": 30.0}
+"""Largest volume one click may add (about the largest each region gets in one BraTS case, at most): more has leaked."""
 ADDED_LABEL = {"WT": ED, "TC": NCR, "ET": ET}
 """Region -> the label a voxel added to it gets (a tumor voxel keeps its label when added to WT)."""
-LEVELS = (0.5, 0.6, 0.75, 0.9)
-"""Likeness levels a region grows to, lenient to strict (0.5: half-way between the two looks)."""
+LEVELS = (0.9, 0.75, 0.6, 0.5)
+"""Likeness levels a region grows to, strict to lenient (0.5: half-way between the two looks)."""
+LEAK_JUMP = 2.0
+"""A set that more than doubles from one level to the next more lenient one has leaked into healthy tissue."""
+LEAK_CHECK_VOXELS = 1000
+"""Below this many voxels a stricter level's set is too fragmented (noise) to show a leak by its jump."""
 MIN_REFERENCE_VOXELS = 50
 """Fewer voxels than this cannot give a reference look; the healthy brain is used instead."""
 _SIX = ndimage.generate_binary_structure(3, 1)
@@ -128,6 +141,17 @@ def abnormality(features: np.ndarray, healthy: np.ndarray) -> np.ndarray:
     return np.maximum.reduce([flair, t1ce, np.where(flair > -1.0, t2, 0.0)]).astype(np.float32)
 
 
+def abnormal_as(features: np.ndarray, healthy: np.ndarray, seed: tuple[int, int, int]) -> np.ndarray | None:
+    """(...) float32: each voxel's departure from healthy brain, as a share of the voxel ``seed``'s, in the first
+    sequence of brighter FLAIR (the whole tumor is drawn on FLAIR), brighter T2 where FLAIR is not dark, and
+    brighter T1ce where the seed departs by at least 1 interquartile range; None when it departs in none."""
+    t1ce, t2, flair = (features[i] - healthy[i] for i in (1, 2, 3))
+    for departure in (flair, np.where(flair > -1.0, t2, 0.0), t1ce):
+        if departure[seed] >= 1.0:
+            return (departure / departure[seed]).astype(np.float32)
+    return None
+
+
 def grow_without_leaking(
     score: np.ndarray,
     allowed: np.ndarray,
@@ -136,8 +160,9 @@ def grow_without_leaking(
     max_voxels: float = np.inf,
 ) -> np.ndarray:
     """The voxels of ``allowed`` connected to ``seed`` whose ``score`` reaches a level: the most lenient of
-    :data:`LEVELS` whose set stays within ``max_voxels`` (a region growing that leaks into healthy tissue
-    grows past any tumor's size); empty when even the strictest does not.
+    :data:`LEVELS` reached before the set leaks (grows past ``max_voxels``, or jumps by more than
+    :data:`LEAK_JUMP` from the stricter level's set of at least :data:`LEAK_CHECK_VOXELS`); empty when even
+    the strictest level's set is too large.
 
     Args:
         score: (...) float likeness of each voxel to the click.
@@ -146,11 +171,14 @@ def grow_without_leaking(
         max_voxels: a set larger than this has leaked.
     """
     crossing = np.zeros(allowed.shape, dtype=bool) if always is None else always
+    chosen = np.zeros(allowed.shape, dtype=bool)
     for level in LEVELS:
         grown = _connected_to(((score >= level) & allowed) | crossing, seed)
-        if np.count_nonzero(grown) <= max_voxels:
-            return grown
-    return np.zeros(allowed.shape, dtype=bool)
+        size, before = np.count_nonzero(grown), np.count_nonzero(chosen)
+        if size > max_voxels or (before >= LEAK_CHECK_VOXELS and size > LEAK_JUMP * before):
+            break
+        chosen = grown
+    return chosen
 
 
 def _connected_to(mask: np.ndarray, seed: tuple[int, ...]) -> np.ndarray:
@@ -237,10 +265,10 @@ def _grow(around: _Neighbourhood) -> tuple[np.ndarray, np.ndarray]:
     scores = []
     healthy_voxels = (labels == 0) & brain & ~in_region
     healthy = _look(features, healthy_voxels) if np.count_nonzero(healthy_voxels) >= MIN_REFERENCE_VOXELS else None
-    if region == "WT" and healthy is not None:  # the whole tumor has many looks: whatever is abnormal as the click
-        unlike = abnormality(features, healthy)
-        if unlike[seed] >= MIN_CONTRAST:
-            scores.append(unlike / unlike[seed])
+    if region == "WT" and healthy is not None:  # the whole tumor has many looks: abnormal the way the click is
+        unlike = abnormal_as(features, healthy, seed)
+        if unlike is not None:
+            scores.append(unlike)
     for competing_labels in COMPETING[region] if region != "WT" else ():
         competing = np.isin(labels, competing_labels) & brain & ~in_region
         other = _look(features, competing) if np.count_nonzero(competing) >= MIN_REFERENCE_VOXELS else None
@@ -272,7 +300,7 @@ def _cut(around: _Neighbourhood) -> tuple[np.ndarray, np.ndarray]:
     components, count = ndimage.label(in_region, structure=np.ones((3, 3, 3), bool))
     part = components == components[seed]
     sizes = np.bincount(components.ravel())[1:]
-    if count > 1 and sizes[components[seed] - 1] < sizes.max():
+    if count > 1 and sizes[components[seed] - 1] <= STRAY_SHARE * sizes.max():
         cut = part  # a stray piece: the whole of it
     else:
         near = _seed_ball(labels.shape, seed, spacing, CUT_REFERENCE_MM)
@@ -283,7 +311,10 @@ def _cut(around: _Neighbourhood) -> tuple[np.ndarray, np.ndarray]:
         if score is None:
             cut = part & near
         else:
-            cut = grow_without_leaking(score, part, seed) | (part & _seed_ball(labels.shape, seed, spacing))
+            limit = MAX_CUT_SHARE * np.count_nonzero(part)  # more would be the region itself, not a mistake in it
+            cut = grow_without_leaking(score, part, seed, max_voxels=limit) | (
+                part & _seed_ball(labels.shape, seed, spacing)
+            )
     value = np.full(labels.shape, surrounding_label(labels, cut, region), dtype=np.uint8)
     return cut, value
 
