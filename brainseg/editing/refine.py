@@ -16,6 +16,7 @@ on a CPU:
   :data:`MAX_CUT_SHARE` of it). A negative click on a stray piece (:data:`STRAY_SHARE`) removes it whole.
 * For WT the click's look is how it departs from healthy brain, in FLAIR first (:func:`abnormal_as`): the
   whole tumor mixes looks (edema, necrosis, enhancement) that no single look covers.
+* A positive TC or ET click adds at least the brain between it and the region (:func:`_fallback_ball`).
 * The set grows level by level (:data:`LEVELS`, strict to lenient) and stops before it leaks: when it
   more than doubles from one level to the next, or passes :data:`MAX_GROWN_ML`.
 
@@ -44,6 +45,8 @@ GROW_RADIUS_MM = 45.0
 has leaked; a second click reaches further)."""
 SEED_RADIUS_MM = 3.0
 """Radius of the neighbourhood whose median is the click's look."""
+BRIDGE_RADIUS_MM = 15.0
+"""Largest ball a positive click adds when its look tells it from nothing (see :func:`_fallback_ball`)."""
 CUT_REFERENCE_MM = 15.0
 """A negative click on a region's main body compares its look with the region farther than this from it."""
 STRAY_SHARE = 0.25
@@ -271,15 +274,20 @@ def _grow(around: _Neighbourhood) -> tuple[np.ndarray, np.ndarray]:
             scores.append(unlike)
     for competing_labels in COMPETING[region] if region != "WT" else ():
         competing = np.isin(labels, competing_labels) & brain & ~in_region
-        other = _look(features, competing) if np.count_nonzero(competing) >= MIN_REFERENCE_VOXELS else None
-        if (
-            click_look is not None
-            and other is not None
-            and (score := likeness(features, click_look, other)) is not None
-        ):
-            scores.append(score)
-    grown = _seed_ball(labels.shape, seed, spacing)
-    if scores:  # else nothing tells the click from its surroundings: the seed's neighbourhood only
+        if np.count_nonzero(competing) < MIN_REFERENCE_VOXELS:
+            continue
+        other = _look(features, competing)
+        score = likeness(features, click_look, other) if click_look is not None and other is not None else None
+        if score is None:  # the click looks like what it competes with (a core like the edema): no growing
+            scores = []
+            break
+        scores.append(score)
+    # A core or enhancing miss often looks like the edema around it: the click then bridges to the region.
+    if region == "WT":
+        grown = _seed_ball(labels.shape, seed, spacing)
+    else:
+        grown = _fallback_ball(in_region, brain, seed, spacing)
+    if scores:  # else nothing tells the click from its surroundings: the seed's neighbourhood (or bridge) only
         # The region already there may connect the click to more of what it missed; then holes are closed.
         limit = np.count_nonzero(in_region) + MAX_GROWN_ML[region] * 1000.0 / float(np.prod(spacing))
         score = np.minimum.reduce(scores) if len(scores) > 1 else scores[0]
@@ -289,6 +297,19 @@ def _grow(around: _Neighbourhood) -> tuple[np.ndarray, np.ndarray]:
     if region == "WT":
         value = np.where(labels > 0, labels, ED).astype(np.uint8)
     return grown, value
+
+
+def _fallback_ball(
+    in_region: np.ndarray, brain: np.ndarray, seed: tuple[int, int, int], spacing: Sequence[float]
+) -> np.ndarray:
+    """What a positive click adds at least: the brain within the click's distance to the region (it bridges a
+    miss between the click and the region), at least :data:`SEED_RADIUS_MM` and at most
+    :data:`BRIDGE_RADIUS_MM`."""
+    radius = SEED_RADIUS_MM
+    if in_region.any():
+        gap = ndimage.distance_transform_edt(~in_region, sampling=tuple(float(s) for s in spacing))[seed]
+        radius = float(np.clip(gap, SEED_RADIUS_MM, BRIDGE_RADIUS_MM))
+    return _seed_ball(in_region.shape, seed, spacing, radius) & brain
 
 
 def _cut(around: _Neighbourhood) -> tuple[np.ndarray, np.ndarray]:

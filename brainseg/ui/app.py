@@ -259,14 +259,17 @@ def _wire_editing(app: _App) -> None:
     where = [page.session, page.display, *page.cursor_inputs]
     views = [*page.view_outputs, *page.heat_outputs, *page.slider_outputs, page.readout]
     outputs = [page.session, page.box_corner, *views, *page.edited_outputs]
-    plot = {"fn": _redraw_plot, "inputs": [page.session], "outputs": [page.session, page.plot]}
+    plot = {"fn": _redraw_plot, "inputs": [page.session], "outputs": [page.plot]}
     hidden = {"api_visibility": "private", "show_progress": "hidden"}
+    # One edit at a time: two handlers given the same session would each return it with only their own edit.
+    serial = {"concurrency_id": "edit", "concurrency_limit": 1}
     for plane in PLANES:
         page.images[plane].select(
             _edit_click_handler(page, plane),
             [*where, *page.edit_inputs, page.box_corner],
             outputs,
             trigger_mode="always_last",
+            **serial,
             **hidden,
         ).success(**plot, **hidden)
 
@@ -275,7 +278,7 @@ def _wire_editing(app: _App) -> None:
 
     page.edit_tool.input(on_tool, [page.edit_tool], [page.edit_tool, page.box_corner], queue=False, **hidden)
     for button, action in ((page.undo_button, "undo"), (page.redo_button, "redo"), (page.reset_button, "reset")):
-        button.click(_step_handler(page, action), where, outputs, **hidden).success(**plot, **hidden)
+        button.click(_step_handler(page, action), where, outputs, **serial, **hidden).success(**plot, **hidden)
 
 
 def _edit_click_handler(page: Page, plane: str) -> Callable:
@@ -315,16 +318,19 @@ def _step_handler(page: Page, action: str) -> Callable:
 
 
 def _redraw_plot(state):
-    """The 3D view of the run's labels, drawn again after an edit (skipped when it is up to date)."""
+    """The 3D view of the run's labels, drawn again after an edit (skipped when it is up to date).
+
+    The session is not an output: an undo made meanwhile must not be overwritten by this older session; the
+    figure is kept on the run it was drawn for (that run's own cache)."""
     run = state.run if state is not None else None
     if run is None or run.figure is not None:
-        return gr.skip(), gr.skip()
+        return gr.skip()
     from brainseg.viz.surface import segmentation_figure
 
     case = state.loaded.case
     brain = (case.images != 0).any(axis=0)
-    run.figure = segmentation_figure(run.labels, case.spacing, brain=brain, truth=case.truth)  # this run's own cache
-    return state, run.figure
+    run.figure = segmentation_figure(run.labels, case.spacing, brain=brain, truth=case.truth)
+    return run.figure
 
 
 def _control_handler(page: Page, name: str) -> Callable:

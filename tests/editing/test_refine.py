@@ -88,3 +88,15 @@ def test_the_simulated_user_clicks_the_innermost_voxel_of_the_largest_error():
     click = next_click(predicted, truth, "WT", (1.0, 1.0, 1.0))
     assert click == Click((15, 15, 15), True, "WT")
     assert next_click(truth, truth, "WT", (1.0, 1.0, 1.0)) is None
+
+
+def test_a_core_miss_that_looks_like_edema_is_bridged_to_the_core_found():
+    images, truth = phantom()
+    ed_look = np.median(images[:, truth == 2], axis=1)
+    images[:, truth == 1] = ed_look[:, None]  # the necrosis now looks like the edema on every sequence
+    start = np.where(truth == 1, 2, truth).astype(np.uint8)  # ... and was called edema
+    click = Click(CENTRE, True, "TC")
+    after = EditHistory.start(start, SPACING).apply(refine_click(start, images, SPACING, click)).labels
+    necrosis = truth == 1
+    assert np.count_nonzero(region_mask(after, "TC") & necrosis) >= 0.9 * np.count_nonzero(necrosis)
+    assert _dice(after, truth, "TC") > 0.95 > _dice(start, truth, "TC")

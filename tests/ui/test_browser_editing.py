@@ -78,14 +78,14 @@ def test_brush_undo_redo_click_and_export_in_the_browser(browser, app_url, tmp_p
     page.locator("#bs-edit-label").get_by_label("ET", exact=True).check()
     _history_after(page, "model + 1 edit", "axial", 0.25, 0.5)  # healthy brain left of the tumor
     page.locator("#bs-undo").click()
-    expect(page.locator("#bs-edit-history")).to_contain_text("Segmentation: model ·")
+    expect(page.locator("#bs-edit-history")).to_contain_text("Segmentation: model ·", timeout=TIMEOUT_MS)
     page.locator("#bs-redo").click()
-    expect(page.locator("#bs-edit-history")).to_contain_text("model + 1 edit")
+    expect(page.locator("#bs-edit-history")).to_contain_text("model + 1 edit", timeout=TIMEOUT_MS)
     page.locator("#bs-edit-tool").get_by_label("click -", exact=True).check()
     page.locator("#bs-edit-region").get_by_label("WT", exact=True).check()
     _history_after(page, "model + 2 edits", "axial", 0.25, 0.5)  # "this is not tumor": the brushed disk
     page.locator("#bs-undo").click()
-    expect(page.locator("#bs-edit-history")).to_contain_text("model + 1 edit")
+    expect(page.locator("#bs-edit-history")).to_contain_text("model + 1 edit", timeout=TIMEOUT_MS)
     page.screenshot(path=str(ARTIFACTS / "app_editing.png"), full_page=True)
 
     labels, report = _export(page, tmp_path / "edited")
@@ -99,5 +99,5 @@ def test_brush_undo_redo_click_and_export_in_the_browser(browser, app_url, tmp_p
     assert set(changed[:, 2]) == {k}  # on the one axial slice clicked
     assert np.max(np.hypot(changed[:, 0] - i, changed[:, 1] - j)) <= 5.0  # within the 5 mm radius
     page.get_by_role("tab", name="Scores").click()
-    expect(page.locator("#bs-run-info")).to_contain_text("Corrected: model + 1 edit")
+    expect(page.locator("#bs-run-info")).to_contain_text("Corrected: model + 1 edit", timeout=TIMEOUT_MS)
     page.close()
