@@ -380,6 +380,9 @@ def _wire_segment(app: _App) -> None:
             segmenters=app.segmenters,
             progress=lambda fraction, message: progress(fraction, desc=message),
         )
+        if state.run is not None and state.run.edited:  # the old run's corrections go with it: say so
+            count = state.run.history.count  # type: ignore[union-attr]
+            gr.Warning(f"Segmented again: the {count} correction(s) of the previous result were dropped with it")
         new_state = state.with_run(run)
         shown_as = viewer.honest(new_state, shown_as.after_run(run))
         # The views go to the predicted tumor (the case's centre would show none of it without a truth).

@@ -157,5 +157,9 @@ def history_markdown(session: Session | None, status: str = "") -> str:
             f"-{record['ml_removed']:.2f} mL · {record['made_at'][11:19]} UTC"
         )
     if not records:
-        lines.append("No edits yet: pick a tool, then click a view.")
+        lines.append(
+            "No edits in effect: Redo brings back what was undone."
+            if history.can_redo
+            else "No edits yet: pick a tool, then click a view."
+        )
     return "  \n".join(lines)

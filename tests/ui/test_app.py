@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -131,3 +132,21 @@ def test_segment_then_export_through_the_handlers(tiny_library, demo_checkpoint,
     assert report["target_regions"] == ["TC"]
     snapshot = Image.open(files[3])
     assert snapshot.size[0] >= 3 * 480 and snapshot.size[1] > 2 * 480  # the views and the heat-map views
+
+
+def test_undo_through_the_handler_and_a_new_segment_says_the_corrections_are_dropped(tiny_library, demo_checkpoint,
+                                                                                     monkeypatch):  # fmt: skip
+    from brainseg.ui import editing
+
+    monkeypatch.setenv("BRAINSEG_MODEL_SOURCES", f"{DEFAULT_MODEL}=local-dir:{demo_checkpoint}")
+    demo = app_module.create_app(tiny_library, segmenters=FakeFactory())
+    shown_as = Display()
+    state, _, *_ = _handler(demo, "on_example")(None, shown_as, "Case-001")
+    segmented = _handler(demo, "on_segment")(state, shown_as, DEFAULT_MODEL, "", False, 5, 6, 4, *NO_UPLOAD)[0]
+    edited, _, _ = editing.edit_at(segmented, "axial", (1, 1, 4), editing.ToolChoice("brush", label="ET"), None)
+    undone, corner, *rest = _handler(demo, "on_undo")(edited, shown_as, 1, 1, 4)
+    assert corner is None and np.array_equal(undone.run.labels, segmented.run.labels)
+    assert "Undone" in rest[-4] and "model** · undo 0 · redo 1" in rest[-4]  # the edit history panel
+    assert "Redo brings back" in rest[-4]
+    with pytest.warns(UserWarning, match=r"the 1 correction\(s\) of the previous result were dropped"):
+        _handler(demo, "on_segment")(edited, shown_as, DEFAULT_MODEL, "", False, 5, 6, 4, *NO_UPLOAD)
