@@ -296,7 +296,7 @@ def _cmd_refine(args: argparse.Namespace) -> int:
         seg_labels=args.seg_labels,
         labels=args.labels,
     )
-    report = json.loads(refined.report.read_text())
+    report = refined.record
     print(f"{report['case']['name']}: {report['segmentation_is']}")
     for record in report["edits"]:
         where = record.get("input_voxel") or record.get("input_box")

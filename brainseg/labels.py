@@ -26,6 +26,8 @@ BACKGROUND, NCR, ED, ET = 0, 1, 2, 3
 
 SUBREGIONS: dict[str, int] = {"NCR": NCR, "ED": ED, "ET": ET}
 """Sub-region name -> internal label value."""
+LABEL_NAMES: dict[int, str] = {BACKGROUND: "background", **{value: name for name, value in SUBREGIONS.items()}}
+"""Internal label value -> its short name (``background``, ``NCR``, ``ED``, ``ET``)."""
 
 REGIONS: dict[str, tuple[int, ...]] = {
     "WT": (NCR, ED, ET),

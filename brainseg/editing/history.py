@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from brainseg.labels import REGIONS, SUBREGIONS
+from brainseg.labels import LABEL_NAMES, REGIONS
 
 MAX_UNDO = 100
 """Edits that can be undone; older ones stay in effect and in the record, but can no longer be undone."""
@@ -70,9 +70,8 @@ class Edit:
 
     def label_changes(self) -> dict[str, int]:
         """Sub-region (NCR, ED, ET) and ``background`` -> net voxels gained (negative: lost)."""
-        names = {0: "background", **{value: name for name, value in SUBREGIONS.items()}}
         gained = np.bincount(self.after, minlength=4) - np.bincount(self.before, minlength=4)
-        return {names[value]: int(gained[value]) for value in names if gained[value]}
+        return {name: int(gained[value]) for value, name in LABEL_NAMES.items() if gained[value]}
 
     def record(self, voxel_ml: float) -> dict[str, Any]:
         """The JSON-able entry of this edit in ``report.json``.
@@ -182,11 +181,6 @@ class EditHistory:
     @property
     def can_redo(self) -> bool:
         return self.applied < len(self.edits)
-
-    @property
-    def edited(self) -> bool:
-        """Whether the labels differ from the model's."""
-        return self.labels is not self.model and not np.array_equal(self.labels, self.model)
 
     def apply(self, edit: Edit) -> EditHistory:
         """This history with ``edit`` made (the undone edits are dropped, as in every editor).

@@ -55,10 +55,10 @@ MAX_CUT_SHARE = 0.25
 """A negative click on a region's main body removes at most this share of it."""
 MIN_CONTRAST = 0.3
 """Smallest difference of looks, in brain interquartile ranges, that a sequence must show to be used."""
-COMPETING = {"WT": ((0,),), "TC": ((0,), (ED,)), "ET": ((0,), (NCR, ED))}
-"""Region -> the labels of each look a positive click must be told apart from (0: healthy brain): a tumor
-core must look unlike both healthy brain and edema, an enhancing tumor unlike healthy brain and the rest of
-the tumor."""
+COMPETING = {"TC": ((0,), (ED,)), "ET": ((0,), (NCR, ED))}
+"""Region -> the labels of each look a positive TC or ET click must be told apart from (0: healthy brain): a
+tumor core must look unlike both healthy brain and edema, an enhancing tumor unlike healthy brain and the rest
+of the tumor. (A WT click is read by :func:`abnormal_as`.)"""
 MAX_GROWN_ML = {"WT": 150.0, "TC": 60.0, "ET": 30.0}
 """Largest volume one click may add (about the largest each region gets in one BraTS case, at most): more has leaked."""
 ADDED_LABEL = {"WT": ED, "TC": NCR, "ET": ET}
@@ -70,7 +70,7 @@ LEAK_JUMP = 2.0
 LEAK_CHECK_VOXELS = 1000
 """Below this many voxels a stricter level's set is too fragmented (noise) to show a leak by its jump."""
 MIN_REFERENCE_VOXELS = 50
-"""Fewer voxels than this cannot give a reference look; the healthy brain is used instead."""
+"""Fewer voxels than this cannot give a reference look (it is not used)."""
 _SIX = ndimage.generate_binary_structure(3, 1)
 
 
@@ -136,20 +136,24 @@ def likeness(features: np.ndarray, target: np.ndarray, other: np.ndarray) -> np.
     return np.minimum.reduce(scores) if len(scores) > 1 else scores[0]
 
 
-def abnormality(features: np.ndarray, healthy: np.ndarray) -> np.ndarray:
-    """(...) float32: how far each voxel departs from healthy brain the way tumor and edema do, in brain
-    interquartile ranges: the most of brighter on FLAIR, brighter on T1ce, and brighter on T2 where FLAIR is
-    not dark (bright on T2 and dark on FLAIR is cerebrospinal fluid, not tumor)."""
+def _departures(features: np.ndarray, healthy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(...) float32 each: how much brighter than healthy brain each voxel is on FLAIR, on T2 where FLAIR is not
+    dark (bright on T2 and dark on FLAIR is cerebrospinal fluid, not tumor), and on T1ce, in brain interquartile
+    ranges; in that order, the order the whole tumor is read in (it is drawn on FLAIR)."""
     t1ce, t2, flair = (features[i] - healthy[i] for i in (1, 2, 3))
-    return np.maximum.reduce([flair, t1ce, np.where(flair > -1.0, t2, 0.0)]).astype(np.float32)
+    return flair, np.where(flair > -1.0, t2, np.float32(0.0)), t1ce
+
+
+def abnormality(features: np.ndarray, healthy: np.ndarray) -> np.ndarray:
+    """(...) float32: how far each voxel departs from healthy brain the way tumor and edema do: the most of its
+    :func:`_departures`."""
+    return np.maximum.reduce(_departures(features, healthy)).astype(np.float32)
 
 
 def abnormal_as(features: np.ndarray, healthy: np.ndarray, seed: tuple[int, int, int]) -> np.ndarray | None:
     """(...) float32: each voxel's departure from healthy brain, as a share of the voxel ``seed``'s, in the first
-    sequence of brighter FLAIR (the whole tumor is drawn on FLAIR), brighter T2 where FLAIR is not dark, and
-    brighter T1ce where the seed departs by at least 1 interquartile range; None when it departs in none."""
-    t1ce, t2, flair = (features[i] - healthy[i] for i in (1, 2, 3))
-    for departure in (flair, np.where(flair > -1.0, t2, 0.0), t1ce):
+    of the :func:`_departures` where the seed departs by at least 1 interquartile range; None when in none."""
+    for departure in _departures(features, healthy):
         if departure[seed] >= 1.0:
             return (departure / departure[seed]).astype(np.float32)
     return None
@@ -265,19 +269,16 @@ def _grow(around: _Neighbourhood) -> tuple[np.ndarray, np.ndarray]:
     """(mask of voxels to set, their new labels) of a positive click, in the crop."""
     features, brain, labels, in_region = around.features, around.brain, around.labels, around.in_region
     seed, click_look, region, spacing = around.seed, around.click_look, around.region, around.spacing
-    scores = []
-    healthy_voxels = (labels == 0) & brain & ~in_region
-    healthy = _look(features, healthy_voxels) if np.count_nonzero(healthy_voxels) >= MIN_REFERENCE_VOXELS else None
-    if region == "WT" and healthy is not None:  # the whole tumor has many looks: abnormal the way the click is
-        unlike = abnormal_as(features, healthy, seed)
-        if unlike is not None:
-            scores.append(unlike)
-    for competing_labels in COMPETING[region] if region != "WT" else ():
+    scores: list[np.ndarray] = []
+    for competing_labels in ((0,),) if region == "WT" else COMPETING[region]:
         competing = np.isin(labels, competing_labels) & brain & ~in_region
         if np.count_nonzero(competing) < MIN_REFERENCE_VOXELS:
             continue
         other = _look(features, competing)
-        score = likeness(features, click_look, other) if click_look is not None and other is not None else None
+        if region == "WT":  # the whole tumor has many looks: abnormal the way the click is
+            score = abnormal_as(features, other, seed) if other is not None else None
+        else:
+            score = likeness(features, click_look, other) if click_look is not None and other is not None else None
         if score is None:  # the click looks like what it competes with (a core like the edema): no growing
             scores = []
             break
@@ -377,12 +378,14 @@ def refine_box(
     core[tuple(slice(n // 3, n - n // 3) for n in local.shape)] = True
     inside_look = in_region & ~border if np.count_nonzero(in_region & ~border) >= MIN_REFERENCE_VOXELS else core
     target, other = _look(features, inside_look & brain), _look(features, border & brain)
-    score = likeness(features, target, other) if target is not None and other is not None else None
+    score = None
     if region == "WT" and other is not None:  # the whole tumor: whatever is about as abnormal as the box's core
         unlike = abnormality(features, other)
         # The core's least abnormal quarter: edema departs from healthy brain less than enhancing tumor does.
         typical = float(np.percentile(unlike[inside_look & brain], 25)) if (inside_look & brain).any() else 0.0
         score = unlike / typical if typical >= MIN_CONTRAST else None
+    elif target is not None and other is not None:
+        score = likeness(features, target, other)
     if score is None:
         raise EditError(f"nothing in the box looks different from its border: draw the box around the {region}")
     components, count = ndimage.label((score >= 0.5) & brain & ~border, structure=_SIX)

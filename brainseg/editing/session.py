@@ -153,8 +153,9 @@ def write_refined(
     start_file: str,
     labels: str = "brats2023",
     unchanged: Sequence[str] = (),
-) -> tuple[Path, Path]:
-    """Write ``segmentation.nii.gz`` (input grid and affine, ``labels`` convention) and ``report.json``.
+) -> tuple[Path, Path, dict[str, Any]]:
+    """Write ``segmentation.nii.gz`` (input grid and affine, ``labels`` convention) and ``report.json``;
+    returns their paths and the report.
 
     Args:
         unchanged: the specs that changed nothing (listed in the report)."""
@@ -182,7 +183,7 @@ def write_refined(
     }
     path = out / REPORT_FILE
     path.write_text(json.dumps(report, indent=2) + "\n")
-    return segmentation, path
+    return segmentation, path, report
 
 
 @dataclass(frozen=True)
@@ -192,12 +193,14 @@ class Refined:
     Attributes:
         segmentation: path of the refined ``segmentation.nii.gz``.
         report: path of its ``report.json``.
+        record: that report.
         history: the edits (``history.labels`` are the result, canonical RAS).
         unchanged: the specs that changed nothing.
     """
 
     segmentation: Path
     report: Path
+    record: dict[str, Any]
     history: EditHistory
     unchanged: tuple[str, ...]
 
@@ -245,5 +248,7 @@ def refine_files(
         case, case.truth, [p for p in parsed if isinstance(p, Click)], [p for p in parsed if isinstance(p, BoxSpec)]
     )
     idle = tuple([*click_specs, *box_specs][i] for i in unchanged)
-    segmentation, report = write_refined(case, history, out_dir, start_file=str(seg), labels=labels, unchanged=idle)
-    return Refined(segmentation, report, history, idle)
+    segmentation, path, report = write_refined(
+        case, history, out_dir, start_file=str(seg), labels=labels, unchanged=idle
+    )
+    return Refined(segmentation, path, report, history, idle)

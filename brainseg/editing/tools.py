@@ -16,7 +16,7 @@ from scipy import ndimage
 
 from brainseg.editing.history import Edit, make_edit
 from brainseg.errors import BrainSegError
-from brainseg.labels import REGIONS, SUBREGIONS, region_mask
+from brainseg.labels import LABEL_NAMES, REGIONS, SUBREGIONS, region_mask
 
 Voxel = tuple[int, int, int]
 """Canonical (x, y, z) voxel index."""
@@ -165,7 +165,7 @@ def remove_component(labels: np.ndarray, voxel: Sequence[int], region: str = "WT
     crop = _bounding_crop(part)
     local = part[crop]
     value = surrounding_label(labels[crop], local, region)
-    detail = {**_detail(centre, None), "became": _name(value)}
+    detail = {**_detail(centre, None), "became": LABEL_NAMES[value]}
     seconds = time.perf_counter() - started
     return make_edit(labels, local, value, "remove component", region, detail, offset=crop, seconds=seconds)
 
@@ -201,7 +201,3 @@ def fill_hole(labels: np.ndarray, voxel: Sequence[int], label: str, axis: int | 
     detail = _detail(centre, axis)
     seconds = time.perf_counter() - started
     return make_edit(labels, hole, value, "fill hole", label, detail, offset=tuple(crop), seconds=seconds)
-
-
-def _name(value: int) -> str:
-    return {0: "background", **{v: k for k, v in SUBREGIONS.items()}}[value]

@@ -98,4 +98,4 @@ def refine_uploaded(
         raise CaseFilesError("no segmentation to refine: give seg, e.g. the segmentation.nii.gz of /segment")
     sequences = {"t1": t1 or None, "t1ce": t1ce or None, "t2": t2 or None, "flair": flair or None}
     refined = refine_files(sequences, seg, clicks, boxes, out_dir)
-    return refined.segmentation, json.loads(refined.report.read_text())
+    return refined.segmentation, refined.record

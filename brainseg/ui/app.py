@@ -289,13 +289,13 @@ def _edit_click_handler(page: Page, plane: str) -> Callable:
         unchanged = [gr.skip()] * len(page.edited_outputs)
         if evt.index is None:  # a click on the letterbox around the image
             return state, gr.skip(), *screen_updates.partial(page, None, with_sliders=True), *unchanged
-        moved, shown = viewer.click_view(state, plane, evt.index, (x, y, z), shown_as)
         choice = editing.ToolChoice(tool or editing.MOVE, label or "ED", region or "WT", float(radius_mm or 5), sphere)
-        if choice.tool == editing.MOVE or shown is None:
+        if choice.tool == editing.MOVE or state is None:
+            moved, shown = viewer.click_view(state, plane, evt.index, (x, y, z), shown_as)
             return moved, gr.skip(), *screen_updates.partial(page, shown, with_sliders=True), *unchanged
-        new_state, corner, status = editing.edit_at(state, plane, shown.cursor, choice, corner)
-        shown = viewer.screen(new_state, shown.cursor, shown_as)
-        views = screen_updates.partial(page, shown, with_sliders=True)
+        voxel = viewer.clicked_voxel(state, plane, evt.index, (x, y, z))
+        new_state, corner, status = editing.edit_at(state, plane, voxel, choice, corner)
+        views = screen_updates.partial(page, viewer.screen(new_state, voxel, shown_as), with_sliders=True)
         return new_state, corner, *views, *screen_updates.edited(new_state, status)
 
     return on_view_click
@@ -325,11 +325,7 @@ def _redraw_plot(state):
     run = state.run if state is not None else None
     if run is None or run.figure is not None:
         return gr.skip()
-    from brainseg.viz.surface import segmentation_figure
-
-    case = state.loaded.case
-    brain = (case.images != 0).any(axis=0)
-    run.figure = segmentation_figure(run.labels, case.spacing, brain=brain, truth=case.truth)
+    run.figure = segmentation.labels_figure(state.loaded, run.labels)
     return run.figure
 
 

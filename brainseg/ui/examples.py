@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from brainseg.editing import IntensityScale
 from brainseg.errors import CaseFilesError
 from brainseg.io import Case, load_case
@@ -84,6 +86,12 @@ class LoadedCase:
 
     case: Case
     renderer: CaseRenderer
+
+    @cached_property
+    def brain(self) -> np.ndarray:
+        """(X, Y, Z) bool: where any sequence is non-zero (BraTS-style data is zero outside the brain)."""
+        brain: np.ndarray = (self.case.images != 0).any(axis=0)
+        return brain
 
     @cached_property
     def intensity_scale(self) -> IntensityScale:

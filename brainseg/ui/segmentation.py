@@ -144,7 +144,7 @@ class Run:
 
     def with_history(self, history: EditHistory, truth: np.ndarray | None, spacing: tuple[float, float, float]) -> Run:
         """A copy of this run showing ``history``'s labels, scored again against ``truth`` (None: no truth); its
-        3D figure is None until :func:`figure_of` draws it again."""
+        3D figure is None until :func:`labels_figure` draws it again."""
         from brainseg.metrics import evaluate
 
         evaluation = evaluate(history.labels, truth, spacing) if truth is not None else None
@@ -206,6 +206,14 @@ def heat_volumes(result: Any, brain: np.ndarray | None = None, prompted: bool = 
     return maps
 
 
+def labels_figure(loaded_case: Any, labels: np.ndarray) -> Any:
+    """The plotly 3D view of ``labels`` ((X, Y, Z) internal, canonical) in ``loaded_case``'s brain, with its truth."""
+    from brainseg.viz.surface import segmentation_figure
+
+    case = loaded_case.case
+    return segmentation_figure(labels, case.spacing, brain=loaded_case.brain, truth=case.truth)
+
+
 def run_segmentation(
     loaded_case: Any,
     choice: ModelChoice,
@@ -226,7 +234,6 @@ def run_segmentation(
         BrainSegError: whatever the segmenter refuses, with its one-line message.
     """
     from brainseg.metrics import evaluate
-    from brainseg.viz.surface import segmentation_figure
 
     report = progress or (lambda fraction, message: None)
     prompt = prompt_or_none(prompt)
@@ -265,9 +272,8 @@ def run_segmentation(
 
     report(0.92, "Preparing the attention maps and the 3D view")
     start = time.perf_counter()
-    brain = (case.images != 0).any(axis=0)  # (X, Y, Z): BraTS-style data is zero outside the brain
-    heatmaps = heat_volumes(result, brain, prompted=prompt is not None)
-    figure = segmentation_figure(result.target_labels(), case.spacing, brain=brain, truth=case.truth)
+    heatmaps = heat_volumes(result, loaded_case.brain, prompted=prompt is not None)
+    figure = labels_figure(loaded_case, result.target_labels())
     timings["views (app)"] = time.perf_counter() - start
     report(1.0, "Done")
     slim = dataclasses.replace(result, attention={})  # the quantized heat maps replace ~36 MB per map

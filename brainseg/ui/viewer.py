@@ -29,7 +29,7 @@ from scipy import ndimage
 from brainseg.errors import CaseFilesError
 from brainseg.io import case_summary, format_summary, load_case
 from brainseg.io.naming import SEQUENCES
-from brainseg.labels import SUBREGIONS
+from brainseg.labels import LABEL_NAMES, SUBREGIONS
 from brainseg.ui.examples import ExampleLibrary, LoadedCase, prepare
 from brainseg.viz import FILL_REGIONS, PLANES, ViewOptions
 from brainseg.viz.heatmap import colorbar_html
@@ -363,11 +363,6 @@ def _title(session: Session) -> str:
     return f"### {case.name}\n{session.origin} · {x} x {y} x {z} voxels · {truth}{warned}"
 
 
-def _label_name(label: int) -> str:
-    names = [name for name, value in SUBREGIONS.items() if value == label]
-    return names[0] if names else "background"
-
-
 def readout(session: Session, cursor: Cursor, display: Display | None = None) -> str:
     """Markdown about the voxel under the cursor (position, world mm, intensities, the truth's and the
     prediction's label where the overlay draws them, heat-map value), then a line saying what the overlay shows."""
@@ -379,11 +374,11 @@ def readout(session: Session, cursor: Cursor, display: Display | None = None) ->
     text += f" · {values}"
     mode = overlay_mode(session, display)
     if mode in ("truth", "both", "difference"):  # the labels of what is drawn, nothing else
-        text += f" · truth: {_label_name(int(case.truth[cursor]))}"  # type: ignore[index]
+        text += f" · truth: {LABEL_NAMES[int(case.truth[cursor])]}"  # type: ignore[index]
     run = session.run
     if run is not None:
         if mode != "truth":
-            text += f" · prediction: {_label_name(int(run.reviewed_labels(display.rejected)[cursor]))}"
+            text += f" · prediction: {LABEL_NAMES[int(run.reviewed_labels(display.rejected)[cursor])]}"
         heat = heat_volume(session, display)
         if heat is not None:
             value = heat.low + (heat.high - heat.low) * float(heat.levels[cursor]) / 255.0
@@ -519,8 +514,11 @@ def click_view(
     """
     if session is None:
         return None, None
+    return session, screen(session, clicked_voxel(session, plane, pixel, cursor), display)
+
+
+def clicked_voxel(session: Session, plane: str, pixel: Sequence[int], cursor: Sequence[float]) -> Cursor:
+    """The voxel (x, y, z) under ``pixel`` ((column, row) of ``plane``'s view), on ``cursor``'s slice."""
     cursor = clamp(cursor, session.shape)
-    grid = session.loaded.renderer.grids[plane]
-    row, column = grid.to_native(pixel[1], pixel[0])
-    index = cursor[layout(plane).slice_axis]
-    return session, screen(session, native_to_voxel(row, column, index, session.shape, plane), display)
+    row, column = session.loaded.renderer.grids[plane].to_native(pixel[1], pixel[0])
+    return native_to_voxel(row, column, cursor[layout(plane).slice_axis], session.shape, plane)
