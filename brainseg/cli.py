@@ -134,6 +134,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         model=args.model,
         size=args.size,
         data=args.data,
+        real_share=args.real_share,
+        fold=args.fold,
+        folds=args.folds,
+        real_augment=args.real_augment,
         out=args.out,
         steps=args.steps,
         patch_size=args.patch_size,
@@ -203,17 +207,58 @@ def _model_overrides(pairs: list[str]) -> dict | None:
 
 def _cmd_evaluate_model(args: argparse.Namespace) -> int:
     from brainseg.evaluation.model_table import evaluate_model, format_table, save_table, test_cases
-    from brainseg.inference.postprocess import MIN_COMPONENT_FRACTION, MIN_ENHANCING_ML
 
     if not args.model and not args.checkpoint:
         raise UsageError("give --model NAME (a bundled checkpoint) or --checkpoint SOURCE")
+    if args.folds is not None:
+        return _evaluate_folds(args)
+    if args.tune_postprocess:
+        raise UsageError("--tune-postprocess needs --folds N (it chooses on out-of-fold predictions)")
     cases = test_cases(args.data, Path(args.cache))
     checkpoints = args.checkpoint or [args.model]
-    postprocess = (MIN_COMPONENT_FRACTION, MIN_ENHANCING_ML) if args.postprocess else (0.0, 0.0)
-    rows = [evaluate_model(*_row_name(source), cases, args.device, *postprocess) for source in checkpoints]
+    rows = [evaluate_model(*_row_name(source), cases, args.device, args.postprocess) for source in checkpoints]
     print(format_table(rows))
     if args.out:
         save_table(rows, Path(args.out))
+    return 0
+
+
+def _evaluate_folds(args: argparse.Namespace) -> int:
+    """``evaluate-model --folds N``: per fold and overall, each case scored by the checkpoint that never saw it."""
+    from brainseg.evaluation import cross_validation as cv
+
+    if args.data.partition(":")[0] in ("synth", "synth-met", "synth-lgg") or not Path(args.data).is_dir():
+        raise UsageError(f"--folds needs --data DIR, a folder of BraTS cases with truth; got {args.data!r}")
+    if args.checkpoint and len(args.checkpoint) > 1:
+        raise UsageError("--folds scores one model: give one --checkpoint SOURCE (with {fold} for fold checkpoints)")
+    name, template = _row_name(args.checkpoint[0]) if args.checkpoint else (args.model, args.model)
+    cases = cv.out_of_fold_predictions(
+        template, Path(args.data), args.folds, args.device, progress=lambda line: print(line, file=sys.stderr)
+    )
+    thresholds = cases[0].own_thresholds  # the fold checkpoints share a recipe, hence their thresholds
+    record: dict = {"model": name, "source": template, "folds": args.folds}
+    if args.tune_postprocess:
+        thresholds, grid = cv.choose_postprocessing(cases)
+        print(f"## Post-processing chosen on the out-of-fold predictions of {len(cases)} cases\n")
+        print(cv.format_postprocessing_grid(grid) + "\n")
+        print(f"chosen: min_component_fraction {thresholds[0]:g}, min_enhancing_ml {thresholds[1]:g}\n")
+        record["postprocessing_grid"] = grid
+    reports = cv.score_cases(cases, thresholds if args.tune_postprocess else None)
+    rows = cv.fold_rows(reports, args.folds)
+    print(f"## {name}: {args.folds}-fold cross-validation (post-processing {thresholds[0]:g} / {thresholds[1]:g} mL)\n")
+    print(cv.format_fold_table(rows) + "\n")
+    print(cv.format_case_table(reports))
+    record |= {
+        "postprocessing": {"min_component_fraction": thresholds[0], "min_enhancing_ml": thresholds[1]},
+        "rows": rows,
+        "cases": reports,
+        "seconds_per_case": sum(c.seconds for c in cases) / len(cases),
+    }
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(cv.format_fold_table(rows) + "\n\n" + cv.format_case_table(reports) + "\n")
+        out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
@@ -232,7 +277,10 @@ def _cmd_export_checkpoint(args: argparse.Namespace) -> int:
             metrics = {"evaluation": json.loads(Path(args.metrics).read_text())}
         except (OSError, ValueError) as exc:
             raise UsageError(f"--metrics {args.metrics}: not a readable JSON file ({exc})") from None
-    folder = export_checkpoint(args.source, args.out, half=not args.float32, metrics=metrics, notes=args.note)
+    postprocessing = _chosen_postprocessing(Path(args.postprocessing)) if args.postprocessing else None
+    folder = export_checkpoint(
+        args.source, args.out, half=not args.float32, metrics=metrics, notes=args.note, postprocessing=postprocessing
+    )
     size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
     print(f"wrote {folder} ({size:.1f} MiB)")
     return 0
@@ -338,7 +386,11 @@ def _add_train_parser(commands) -> None:
     train = commands.add_parser("train", help="train a model variant on synthetic cases or a BraTS folder")
     train.add_argument("--model", required=True, help="variant name (see brainseg models)")
     train.add_argument("--size", default="demo", help="config size (default demo)")
-    train.add_argument("--data", default="synth", help="synth, or a folder of BraTS-layout cases with truth")
+    train.add_argument(
+        "--data",
+        default="synth",
+        help="synth, a folder of BraTS-layout cases with truth (DIR), or both: synth+DIR (default synth)",
+    )
     train.add_argument("--out", required=True, help="run folder (an existing run there is resumed)")
     train.add_argument("--steps", type=int, default=1000, help="optimizer steps (default 1000)")
     train.add_argument("--patch-size", type=int, default=96, help="cubic patch edge, divisible by 16 (default 96)")
@@ -357,6 +409,18 @@ def _add_train_parser(commands) -> None:
 
 def _add_train_case_arguments(train: argparse.ArgumentParser) -> None:
     """``brainseg train``'s options for the mix of synthetic training cases and how many stay in memory."""
+    train.add_argument(
+        "--real-share",
+        type=float,
+        default=0.5,
+        help="with --data synth+DIR: share of patches cut from the real cases (default 0.5)",
+    )
+    train.add_argument(
+        "--folds", type=int, help="split the real cases into N folds by case name (with --fold: cross-validation)"
+    )
+    train.add_argument(
+        "--fold", type=int, help="hold back the real cases of fold K (0..N-1) and validate on them (real Dice)"
+    )
     train.add_argument(
         "--realistic-share",
         type=float,
@@ -415,6 +479,8 @@ def _add_train_patch_arguments(train: argparse.ArgumentParser) -> None:
             "--bias-field": "augment with per-sequence smooth intensity shading (not in A.2)",
             "--slab-cuts": "augment with the brain ending at a plane, as where a sequence's shorter slab ends "
             "(not in A.2)",
+            "--real-augment": "augment for the real domain: simulated 3-6 mm slices, per-sequence shading, "
+            "contrast and noise (not in A.2)",
         },
     )
 
@@ -463,17 +529,44 @@ def _add_evaluate_model_parser(commands) -> None:
         help="synth:N held-out synthetic gliomas, synth-met:N metastasis-like, synth-lgg:N non-enhancing cases, "
         "or a BraTS folder",
     )
+    scores.add_argument(
+        "--folds",
+        type=int,
+        help="cross-validation: score each case of --data DIR with its fold's checkpoint (a source with {fold}, "
+        "e.g. local-dir:runs/cv/fold{fold}/checkpoints/last), as brainseg predict runs; per fold and overall",
+    )
     scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")
     _add_switches(
         scores,
         {
             "--postprocess": "post-process as the app does: drop small tumor components, relabel a small enhancing "
-            "tumor NCR (default: the network's output as thresholded)"
+            "tumor NCR (default: the network's output as thresholded)",
+            "--tune-postprocess": "with --folds: choose the post-processing thresholds on the out-of-fold "
+            "predictions (best mean Dice) and score with them",
         },
     )
     scores.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     scores.add_argument("--cache", default=".cache/synth", help="where synthetic cases are cached")
     scores.set_defaults(handler=_cmd_evaluate_model)
+
+
+def _chosen_postprocessing(path: Path) -> dict:
+    """The thresholds an ``evaluate-model --folds N --tune-postprocess --out`` JSON chose, and how."""
+    try:
+        record = json.loads(path.read_text())
+        chosen, grid = record["postprocessing"], record["postprocessing_grid"]
+        best = max(row["mean_dice"] for row in grid)
+        cases = len(record["cases"])
+        return {
+            "min_component_fraction": float(chosen["min_component_fraction"]),
+            "min_enhancing_ml": float(chosen["min_enhancing_ml"]),
+            "chosen_by": f"best mean Dice ({best:.4f}) over the out-of-fold predictions of {cases} real cases, "
+            f"{record['folds']}-fold cross-validation of {record['source']}, among {len(grid)} threshold pairs",
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"--postprocessing {path}: not the JSON of evaluate-model --folds N --tune-postprocess --out ({exc!r})"
+        ) from None
 
 
 def _add_export_checkpoint_parser(commands) -> None:
@@ -484,6 +577,12 @@ def _add_export_checkpoint_parser(commands) -> None:
     export.add_argument("out", help="target folder, e.g. assets/checkpoints/clip-unet3d")
     export.add_argument("--metrics", help="JSON file (e.g. from evaluate-model --out) added to the card's metrics")
     export.add_argument("--note", action="append", help="a known limitation for the model card; repeatable")
+    export.add_argument(
+        "--postprocessing",
+        metavar="CV_JSON",
+        help="the checkpoint's own post-processing thresholds, as chosen by evaluate-model --folds N "
+        "--tune-postprocess --out (its JSON)",
+    )
     export.add_argument("--float32", action="store_true", help="keep float32 weights (default: float16, half size)")
     export.set_defaults(handler=_cmd_export_checkpoint)
 
@@ -505,10 +604,11 @@ def _add_predict_parser(commands) -> None:
         predict,
         {
             "--snapshot": "also write overlay.png: tri-planar views through the tumor",
-            "--keep-small-components": "keep tumor components under 5%% of the largest (default: removed as likely "
+            "--keep-small-components": "keep small tumor components (default: those under the checkpoint's share of "
+            "the largest, 5%% unless its card chose another by cross-validation, are removed as likely "
             "false positives)",
-            "--keep-small-enhancing": "keep an enhancing tumor under 0.5 mL in all as ET (default: relabelled NCR, "
-            "as BraTS entries do)",
+            "--keep-small-enhancing": "keep a small enhancing tumor as ET (default: one under the checkpoint's "
+            "threshold in all, 0.5 mL unless its card chose another, is relabelled NCR, as BraTS entries do)",
         },
     )
     predict.set_defaults(handler=_cmd_predict)

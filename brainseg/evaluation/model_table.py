@@ -16,7 +16,12 @@ import torch
 from brainseg.errors import BrainSegError
 from brainseg.hub import load_checkpoint
 from brainseg.inference import predict_volume
-from brainseg.inference.postprocess import clean_tumor, labels_from_probabilities, nest_probabilities
+from brainseg.inference.postprocess import (
+    checkpoint_thresholds,
+    clean_tumor,
+    labels_from_probabilities,
+    nest_probabilities,
+)
 from brainseg.io import Case, load_case
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics import evaluate, voxel_volume_ml
@@ -79,16 +84,17 @@ def evaluate_model(
     checkpoint: str,
     cases: list[TestCase],
     device: str = "cpu",
-    min_component_fraction: float = 0.0,
-    min_enhancing_ml: float = 0.0,
+    postprocess: bool = False,
 ) -> EvaluationRow:
     """Average metrics of one checkpoint over ``cases`` (see :func:`test_cases`).
 
-    ``min_component_fraction`` > 0 drops small tumor components and ``min_enhancing_ml`` > 0 relabels a small
-    enhancing tumor NCR, as the app does (:func:`brainseg.inference.postprocess.clean_tumor`); 0 and 0 score
-    the thresholded network output.
+    ``postprocess`` drops small tumor components and relabels a small enhancing tumor NCR with the
+    checkpoint's own thresholds, as the app does (:func:`brainseg.inference.postprocess.clean_tumor`);
+    without it the thresholded network output is scored.
     """
-    model = load_checkpoint(checkpoint, device=device).model
+    loaded = load_checkpoint(checkpoint, device=device)
+    model = loaded.model
+    min_component_fraction, min_enhancing_ml = checkpoint_thresholds(loaded.metadata) if postprocess else (0.0, 0.0)
     reports = []
     for images, labels, spacing in cases:
         normalized, _ = normalize_covered(images, model.config.data.normalization)  # as the Segmenter does

@@ -204,11 +204,14 @@ def export_checkpoint(
     half: bool = True,
     metrics: dict[str, Any] | None = None,
     notes: list[str] | None = None,
+    postprocessing: dict[str, Any] | None = None,
 ) -> Path:
     """Copy a checkpoint (any source) to ``folder`` in Hub layout, e.g. a training run's best into the bundle.
 
     The ``brainseg`` metadata (training recipe, steps, hardware) is kept; ``metrics`` (e.g. an evaluation
-    table) is merged into its ``metrics`` block, ``notes`` (known limitations) replace its ``notes``, and the
+    table) is merged into its ``metrics`` block, ``notes`` (known limitations) replace its ``notes``,
+    ``postprocessing`` (the checkpoint's own thresholds, see
+    :func:`brainseg.inference.postprocess.checkpoint_thresholds`) replaces its ``postprocessing``, and the
     model card is written anew from the result.
     """
     loaded = load_checkpoint(source)
@@ -217,4 +220,6 @@ def export_checkpoint(
         metadata["metrics"] = {**metadata.get("metrics", {}), **metrics}
     if notes:
         metadata["notes"] = list(notes)
+    if postprocessing:
+        metadata["postprocessing"] = dict(postprocessing)
     return save_checkpoint(loaded.model, folder, metadata=metadata, half=half)

@@ -27,6 +27,20 @@ case without enhancement scores ET Dice 0 and HD95 374 mm; the relabelled voxels
 do not change. Chosen on synthetic validation cases (docs/training-experiments.md, "The 0.5 mL of the
 enhancing-tumor relabel")."""
 
+POSTPROCESSING_KEY = "postprocessing"
+"""The checkpoint metadata block (``config.json``'s ``brainseg``) holding its own thresholds, as chosen by
+``brainseg evaluate-model --folds N --tune-postprocess`` and written by ``export-checkpoint --postprocessing``."""
+
+
+def checkpoint_thresholds(metadata: dict) -> tuple[float, float]:
+    """``(min_component_fraction, min_enhancing_ml)`` a checkpoint's card chose, else the defaults above."""
+    chosen = metadata.get(POSTPROCESSING_KEY) or {}
+    return (
+        float(chosen.get("min_component_fraction", MIN_COMPONENT_FRACTION)),
+        float(chosen.get("min_enhancing_ml", MIN_ENHANCING_ML)),
+    )
+
+
 UNCERTAINTY_METHOD = (
     "predictive entropy (bits, in [0, 1]) of the mean of two passes, the input as given and mirrored left-right, "
     "averaged over WT, TC and ET; high where either pass is unsure or where the passes disagree"

@@ -37,9 +37,8 @@ from brainseg.hub import load_checkpoint
 from brainseg.inference.device import InferenceError, precision_name, resolve_device
 from brainseg.inference.passes import PassOutput, RunConfig, describe_run, run_passes
 from brainseg.inference.postprocess import (
-    MIN_COMPONENT_FRACTION,
-    MIN_ENHANCING_ML,
     UNCERTAINTY_METHOD,
+    checkpoint_thresholds,
     clean_tumor,
     labels_from_probabilities,
     nest_probabilities,
@@ -140,8 +139,11 @@ class Segmenter:
         cache_cases: how many recent cases keep their normalized images and outputs (memory: about 0.3-0.5 GB
             per 240 x 240 x 155 case).
         min_component_fraction: tumor components under this share of the largest are removed; 0 keeps all.
+            None: the checkpoint's own threshold (its card's ``postprocessing``, chosen by cross-validation),
+            else :data:`~brainseg.inference.postprocess.MIN_COMPONENT_FRACTION`.
         min_enhancing_ml: a case's enhancing tumor under this volume (mL) is relabelled non-enhancing core
-            (:func:`~brainseg.inference.postprocess.relabel_small_enhancing`); 0 keeps it.
+            (:func:`~brainseg.inference.postprocess.relabel_small_enhancing`); 0 keeps it. None: the
+            checkpoint's own, else :data:`~brainseg.inference.postprocess.MIN_ENHANCING_ML`.
 
     Attributes:
         info: ``model`` (variant name), ``size``, ``source``, ``sha256`` (of model.safetensors),
@@ -161,8 +163,8 @@ class Segmenter:
         *,
         run: RunConfig | None = None,
         cache_cases: int = 1,
-        min_component_fraction: float = MIN_COMPONENT_FRACTION,
-        min_enhancing_ml: float = MIN_ENHANCING_ML,
+        min_component_fraction: float | None = None,
+        min_enhancing_ml: float | None = None,
     ) -> None:
         if cache_cases < 1:
             raise ValueError(f"cache_cases must be at least 1, got {cache_cases}")
@@ -173,8 +175,9 @@ class Segmenter:
         self.model = self.checkpoint.model
         self.run_config = run or RunConfig()
         self.cache_cases = cache_cases
-        self.min_component_fraction = min_component_fraction
-        self.min_enhancing_ml = min_enhancing_ml
+        own_fraction, own_ml = checkpoint_thresholds(self.checkpoint.metadata)
+        self.min_component_fraction = own_fraction if min_component_fraction is None else min_component_fraction
+        self.min_enhancing_ml = own_ml if min_enhancing_ml is None else min_enhancing_ml
         self._check_contract()
         config = self.model.config
         variant = get_variant(config.variant)

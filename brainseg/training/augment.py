@@ -347,6 +347,155 @@ class RandomSlabCut:
         return {**sample, "images": images, "labels": labels}
 
 
+class RandomContrast:
+    """With probability ``p``, scale each channel's brain voxels about their mean by its own factor.
+
+    Not in A.2: real scanners and protocols differ in tissue contrast, which z-scoring does not remove
+    (it fixes the brain's spread, not how far tumor sits from white matter within it). Each channel
+    gets ``x -> m + c * (x - m) + s`` with ``c ~ U(low, high)`` and ``s ~ U(-max_shift, max_shift)``
+    (normalized units), ``m`` the channel's brain mean. Voxels outside the brain stay 0.
+
+    Args:
+        factor_range: (low, high) contrast factors, both positive.
+        max_shift: largest brightness shift, normalized units.
+        p: probability of applying.
+    """
+
+    def __init__(self, factor_range: tuple[float, float] = (0.75, 1.25), max_shift: float = 0.2, p: float = 0.3):
+        low, high = (float(f) for f in factor_range)
+        if not 0.0 < low <= high:
+            raise ValueError(f"RandomContrast: factor_range must be (low, high), 0 < low <= high, got {factor_range!r}")
+        if float(max_shift) < 0.0:
+            raise ValueError(f"RandomContrast: max_shift must be at least 0, got {max_shift!r}")
+        self.factor_range, self.max_shift = (low, high), float(max_shift)
+        self.p = _check_probability("RandomContrast", p)
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        apply = rng.random() < self.p
+        channels = sample["images"].shape[0]
+        factors = rng.uniform(*self.factor_range, size=channels)
+        shifts = rng.uniform(-self.max_shift, self.max_shift, size=channels)
+        if not apply:
+            return dict(sample)
+        images = sample["images"].astype(np.float32, copy=True)
+        brain = _brain(images)
+        for channel, factor, shift in zip(images, factors, shifts, strict=True):
+            values = channel[brain]
+            if values.size:
+                mean = values.mean(dtype=np.float64)
+                channel[brain] = (mean + factor * (values - mean) + shift).astype(np.float32)
+        return {**sample, "images": images}
+
+
+class RandomNoise:
+    """With probability ``p``, add Gaussian noise of standard deviation ~ U(0, max_sigma) to each channel's brain.
+
+    Not in A.2: older and faster scans are noisier than the BraTS average. Normalized units (z-scores: 0.1
+    is a tenth of the brain's spread); voxels outside the brain stay 0.
+    """
+
+    def __init__(self, max_sigma: float = 0.1, p: float = 0.3) -> None:
+        if float(max_sigma) < 0.0:
+            raise ValueError(f"RandomNoise: max_sigma must be at least 0, got {max_sigma!r}")
+        self.max_sigma = float(max_sigma)
+        self.p = _check_probability("RandomNoise", p)
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        apply = rng.random() < self.p
+        sigmas = rng.uniform(0.0, self.max_sigma, size=sample["images"].shape[0])
+        noise_seed = int(rng.integers(2**32))
+        if not apply:
+            return dict(sample)
+        images = sample["images"].astype(np.float32, copy=True)
+        brain = _brain(images)
+        noise_rng = np.random.default_rng(noise_seed)
+        for channel, sigma in zip(images, sigmas, strict=True):
+            channel[brain] += noise_rng.normal(0.0, sigma, size=int(brain.sum())).astype(np.float32)
+        return {**sample, "images": images}
+
+
+class RandomLowResolution:
+    """With probability ``p``, make some channels look acquired in thick slices along one axis.
+
+    Not in A.2: many real scans, the older BraTS ones among them, were acquired in 3-6 mm slices (often
+    T2 and FLAIR, while T1ce is 1 mm) and resampled to the 1 mm grid, which blurs edema borders and
+    small enhancing rims across slices. Each channel is picked with probability ``channel_p``; a picked
+    channel is blurred along ``axis`` by a Gaussian slice profile of FWHM = the thickness t ~ U(low, high)
+    voxels (mm at 1 mm), sampled every t voxels from a random offset and linearly interpolated back.
+    Voxels outside the brain stay 0; labels are unchanged (real truths are drawn on such resampled
+    images too).
+
+    Args:
+        thickness_range: (low, high) slice thickness in voxels, low >= 1.
+        axis: spatial axis of the slices (2: Z, axial acquisitions), or None for a random one per call.
+        channel_p: probability of each channel being thick-sliced, given that the transform applies.
+        p: probability of applying.
+    """
+
+    def __init__(
+        self,
+        thickness_range: tuple[float, float] = (3.0, 6.0),
+        axis: int | None = None,
+        channel_p: float = 0.5,
+        p: float = 0.25,
+    ) -> None:
+        low, high = (float(t) for t in thickness_range)
+        if not 1.0 <= low <= high:
+            raise ValueError(
+                f"RandomLowResolution: thickness_range must be (low, high), 1 <= low <= high, got {thickness_range!r}"
+            )
+        if axis is not None and axis not in (0, 1, 2):
+            raise ValueError(f"RandomLowResolution: axis must be 0, 1, 2 or None, got {axis!r}")
+        self.thickness_range, self.axis = (low, high), axis
+        self.channel_p = _check_probability("RandomLowResolution channel_p", channel_p)
+        self.p = _check_probability("RandomLowResolution", p)
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        apply = rng.random() < self.p
+        axis = int(rng.integers(3)) if self.axis is None else self.axis
+        thickness = float(rng.uniform(*self.thickness_range))
+        offset = float(rng.uniform(0.0, thickness))
+        picked = rng.random(sample["images"].shape[0]) < self.channel_p
+        if not apply or not picked.any():
+            return dict(sample)
+        images = sample["images"].astype(np.float32, copy=True)
+        brain = _brain(images)
+        for index in np.flatnonzero(picked):
+            images[index] = thick_slices(images[index], axis, thickness, offset) * brain
+        return {**sample, "images": images}
+
+
+def thick_slices(volume: np.ndarray, axis: int, thickness: float, offset: float = 0.0) -> np.ndarray:
+    """(X, Y, Z) float32: ``volume`` as if sampled in slices ``thickness`` voxels thick along ``axis``.
+
+    Slice profile: a Gaussian of FWHM ``thickness`` (sigma = FWHM / 2.355); slice centres at
+    ``offset, offset + thickness, ...`` voxels; linear interpolation between them (constant beyond the
+    first and last centre).
+    """
+    blurred = ndi.gaussian_filter1d(volume.astype(np.float32), thickness / 2.355, axis=axis, mode="nearest")
+    length = volume.shape[axis]
+    centres = np.arange(offset, length, thickness)
+    if centres.size < 2:
+        return blurred
+    lower = np.clip(np.floor(centres).astype(int), 0, length - 1)
+    upper = np.clip(lower + 1, 0, length - 1)
+    weight = (centres - np.floor(centres)).astype(np.float32)
+    shape = [1, 1, 1]
+    shape[axis] = centres.size
+    coarse = np.take(blurred, lower, axis=axis) * (1 - weight).reshape(shape) + np.take(
+        blurred, upper, axis=axis
+    ) * weight.reshape(shape)
+    # Back to every voxel: its position in slice units, between two slice centres.
+    position = np.clip((np.arange(length) - offset) / thickness, 0, centres.size - 1)
+    below = np.floor(position).astype(int)
+    above = np.minimum(below + 1, centres.size - 1)
+    share = (position - below).astype(np.float32)
+    shape[axis] = length
+    return np.take(coarse, below, axis=axis) * (1 - share).reshape(shape) + np.take(
+        coarse, above, axis=axis
+    ) * share.reshape(shape)
+
+
 class Compose:
     """Apply transforms in order, all drawing from one generator.
 
@@ -365,17 +514,27 @@ class Compose:
         return sample
 
 
-def default_augmentation(edge_artifacts: bool = False, bias_field: bool = False, slab_cuts: bool = False) -> Compose:
+def real_domain_augmentation() -> list:
+    """Ours, for the real domain (``brainseg train --real-augment``): thick slices, per-sequence shading,
+    contrast and noise, in acquisition order (the slice profile first, noise last)."""
+    return [RandomLowResolution(), RandomBiasField(), RandomContrast(), RandomNoise()]
+
+
+def default_augmentation(
+    edge_artifacts: bool = False, bias_field: bool = False, slab_cuts: bool = False, real_domain: bool = False
+) -> Compose:
     """The A.2 pipeline: spatial transforms first, then intensity ones (which read the moved labels).
 
     ``edge_artifacts`` appends :class:`BrainEdgeArtifact` (ours, not A.2: real scans' skull-stripping rims),
-    ``bias_field`` then :class:`RandomBiasField` (ours: per-sequence shading), ``slab_cuts`` then
-    :class:`RandomSlabCut` (ours: the brain ending where a sequence's slab ends; last, so that the cut
-    stays a flat, empty surface).
+    ``bias_field`` then :class:`RandomBiasField` (ours: per-sequence shading), ``real_domain`` then
+    :func:`real_domain_augmentation` (thick slices, shading, contrast, noise; its bias field replaces the
+    one of ``bias_field``), ``slab_cuts`` then :class:`RandomSlabCut` (ours: the brain ending where a
+    sequence's slab ends; last, so that the cut stays a flat, empty surface).
     """
     transforms = [RandomFlip(0.5), RandomRotation(15.0, 0.3), RandomGamma((0.8, 1.2), 0.3), RegionContrastStretch()]
     transforms += [BrainEdgeArtifact()] if edge_artifacts else []
-    transforms += [RandomBiasField()] if bias_field else []
+    transforms += [RandomBiasField()] if bias_field and not real_domain else []
+    transforms += real_domain_augmentation() if real_domain else []
     transforms += [RandomSlabCut()] if slab_cuts else []
     return Compose(transforms)
 

@@ -41,7 +41,15 @@ class TrainConfig:
 
     Attributes:
         model, size: the variant and its JSON size.
-        data: ``synth`` (generated cases, domain-randomized) or a folder of BraTS-layout cases.
+        data: ``synth`` (generated cases, domain-randomized), a folder of BraTS-layout cases with truth, or
+            ``synth+DIR`` for both together (see :meth:`data_parts`).
+        real_share: with ``synth+DIR``, the share of patches cut from the real cases (the rest from
+            synthetic ones); each real case is drawn equally often, and so is each synthetic case.
+        fold, folds: train on every real case but those of fold ``fold`` of ``folds``
+            (:mod:`brainseg.training.folds`, by case name), and validate on the held-back ones (real Dice)
+            instead of the synthetic validation cases. None: every real case trains.
+        real_augment: augment with the real-domain transforms (thick slices, per-sequence shading,
+            contrast, noise; :func:`~brainseg.training.augment.real_domain_augmentation`).
         out: the run folder; an existing run there is resumed from its last checkpoint.
         steps: optimizer steps in all (the one-cycle schedule spans them).
         patch_size: edge of the cubic training patches (divisible by 16).
@@ -86,6 +94,10 @@ class TrainConfig:
     model: str
     size: str = "demo"
     data: str = "synth"
+    real_share: float = 0.5
+    fold: int | None = None
+    folds: int | None = None
+    real_augment: bool = False
     out: str = "runs/run"
     steps: int = 1000
     patch_size: int = 96
@@ -117,6 +129,15 @@ class TrainConfig:
     ema: float | None = None  # weight moving-average decay; None: no averaging
     pretrain_text: int = 0  # text-encoder steps on the region vocabulary before segmentation training
 
+    def data_parts(self) -> tuple[bool, str | None]:
+        """``(synthetic cases used, folder of real cases or None)`` from ``data``: ``synth``, ``DIR`` or
+        ``synth+DIR`` (the folder's name may itself hold ``+``; only a leading ``synth+`` is read)."""
+        if self.data == "synth":
+            return True, None
+        if self.data.startswith("synth+"):
+            return True, self.data.removeprefix("synth+")
+        return False, self.data
+
     def validate(self) -> None:
         """Check every option that can be checked before any work; a bad one raises :class:`ConfigError`.
 
@@ -134,6 +155,7 @@ class TrainConfig:
         if self.patch_size % 16:
             raise ConfigError("{patch_size} must be divisible by 16, got {got}", got=self.patch_size)
         self._check_shares()
+        self._check_data()
         try:
             check_hard_negative_kinds(self.hard_negative_kinds)
         except BrainSegError as exc:
@@ -148,8 +170,31 @@ class TrainConfig:
         if self.model_overrides:
             self._check_overrides()
 
+    def _check_data(self) -> None:
+        folder = self.data_parts()[1]
+        if folder is not None and not folder:
+            raise ConfigError("{data} {got!r}: expected synth, a folder of BraTS cases, or synth+FOLDER", got=self.data)
+        if self.folds is not None and folder is None:
+            raise ConfigError("{folds} needs real cases to split: {data} DIR or synth+DIR, got {got}", got=self.data)
+        if self.fold is not None and self.folds is None:
+            raise ConfigError("{fold} {got} needs {folds} (the number of folds)", got=self.fold)
+        if self.folds is not None and self.folds < 2:
+            raise ConfigError("{folds} must be at least 2, got {got}", got=self.folds)
+        if self.folds is not None and self.fold is None:
+            raise ConfigError(
+                "{folds} {got} needs {fold} (which fold to hold back, 0..{last})", got=self.folds, last=self.folds - 1
+            )
+        if self.folds is not None and self.fold is not None and not 0 <= self.fold < self.folds:
+            raise ConfigError(
+                "{fold} must be in 0..{last} for {folds} {count}, got {got}",
+                last=self.folds - 1,
+                count=self.folds,
+                got=self.fold,
+            )
+
     def _check_shares(self) -> None:
         for name in (
+            "real_share",
             "realistic_share",
             "metastasis_share",
             "low_grade_share",

@@ -370,14 +370,20 @@ class BratsFolderSet:
     Args:
         root: folder holding one sub-folder per case.
         labels: truth label convention, ``auto`` or a name from :data:`brainseg.labels.CONVENTIONS`.
+        cases: only these case folders (by name), e.g. one cross-validation fold's; None: every case.
+        crop: cut each case to its brain's bounding box plus :data:`CROP_MARGIN` voxels, as the cached
+            synthetic cases are and as the Segmenter runs the networks (a BraTS case shrinks ~2.5x).
 
     Raises:
-        BrainSegError: ``root`` is not a folder or holds no usable case.
+        BrainSegError: ``root`` is not a folder, holds no usable case, or lacks one of ``cases``.
     """
 
-    def __init__(self, root: Path, labels: str = "auto") -> None:
+    def __init__(
+        self, root: Path, labels: str = "auto", *, cases: Sequence[str] | None = None, crop: bool = False
+    ) -> None:
         self.root = Path(root)
         self.labels = labels
+        self.crop = crop
         if not self.root.is_dir():
             raise CaseFilesError(f"{self.root}: no such folder; expected a folder of BraTS case folders")
         self.folders: list[Path] = []
@@ -393,6 +399,12 @@ class BratsFolderSet:
                 self.skipped.append(f"{folder.name}: no truth segmentation (e.g. {folder.name}_seg.nii.gz); skipped")
                 continue
             self.folders.append(folder)
+        if cases is not None:
+            found_names = {folder.name for folder in self.folders}
+            missing = sorted(set(cases) - found_names)
+            if missing:
+                raise CaseFilesError(f"{self.root}: no usable case folder {', '.join(missing[:3])}")
+            self.folders = [folder for folder in self.folders if folder.name in set(cases)]
         if not self.folders:
             detail = f"; skipped: {'; '.join(self.skipped[:3])}" if self.skipped else ""
             raise CaseFilesError(
@@ -411,13 +423,22 @@ class BratsFolderSet:
         """The case folder's name."""
         return self.folders[_check_index(index, len(self.folders), "BratsFolderSet")].name
 
+    @property
+    def names(self) -> list[str]:
+        """Every case's name, in index order (sorted)."""
+        return [folder.name for folder in self.folders]
+
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(images (4, X, Y, Z) float32 raw intensities, truth (X, Y, Z) uint8 internal)``, canonical RAS."""
+        """``(images (4, X, Y, Z) float32 raw intensities, truth (X, Y, Z) uint8 internal)``, canonical RAS
+        (cut to the brain plus a margin when ``crop``)."""
         folder = self.folders[_check_index(index, len(self.folders), "BratsFolderSet")]
         case = load_case(folder, labels=self.labels)
         if case.truth is None:  # the names matched a truth at construction; the file may have gone since
             raise CaseFilesError(f"{folder}: truth segmentation not found")
-        return case.images, case.truth
+        if not self.crop:
+            return case.images, case.truth
+        box = brain_box(brain_mask(case.images) | (case.truth > 0), CROP_MARGIN)
+        return np.ascontiguousarray(case.images[(slice(None), *box)]), np.ascontiguousarray(case.truth[box])
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every case in order, as ``folder_set[i]`` gives it."""
@@ -442,6 +463,14 @@ class _PreparedCase:
         # The brain from the raw intensities (a normalized voxel may be exactly 0), as the Segmenter has it.
         self.images, coverage = normalize_covered(images, normalization)
         self.brain = coverage.covered
+
+
+def _case_odds(weights: Sequence[float], count: int) -> np.ndarray:
+    """``weights`` (one per case, non-negative, not all 0) as probabilities summing to 1."""
+    odds = np.asarray(weights, dtype=np.float64)
+    if odds.shape != (count,) or not np.all(np.isfinite(odds)) or np.any(odds < 0) or odds.sum() <= 0:
+        raise BrainSegError(f"case_weights must be {count} non-negative numbers, not all 0, got {list(weights)!r}")
+    return odds / odds.sum()
 
 
 class PatchDataset(Dataset):
@@ -475,6 +504,10 @@ class PatchDataset(Dataset):
         edge_artifacts: add :class:`~brainseg.training.augment.BrainEdgeArtifact` to the default augmentation.
         bias_field: add :class:`~brainseg.training.augment.RandomBiasField` to the default augmentation.
         slab_cuts: add :class:`~brainseg.training.augment.RandomSlabCut` to the default augmentation.
+        real_domain: add the real-domain transforms (:func:`~brainseg.training.augment.real_domain_augmentation`).
+        case_weights: one non-negative weight per source case; item ``i``'s case is then drawn with these
+            odds (seeded by epoch and ``i``) instead of from the per-epoch permutation, e.g. to give real
+            cases half the patches of a mixed source. None: every case equally often.
 
     Items are dicts: ``images`` (4, P, P, P) float32 tensor, ``target`` (3, P, P, P) float32 region masks
     (WT, TC, ET), ``labels`` (P, P, P) int64 internal labels, ``case`` the case name.
@@ -497,6 +530,8 @@ class PatchDataset(Dataset):
         edge_artifacts: bool = False,
         bias_field: bool = False,
         slab_cuts: bool = False,
+        real_domain: bool = False,
+        case_weights: Sequence[float] | None = None,
     ) -> None:
         if len(source) == 0:
             raise BrainSegError("PatchDataset: the case source is empty")
@@ -519,7 +554,7 @@ class PatchDataset(Dataset):
         self.normalization = check_method(normalization)
         self.augment = bool(augment)
         if augment:
-            self.transforms = transforms or default_augmentation(edge_artifacts, bias_field, slab_cuts)
+            self.transforms = transforms or default_augmentation(edge_artifacts, bias_field, slab_cuts, real_domain)
         else:
             self.transforms = None
         self.seed = int(seed)
@@ -528,6 +563,7 @@ class PatchDataset(Dataset):
         self.hard_negative_probability = float(hard_negative_probability)
         self.hard_negative_kinds = check_hard_negative_kinds(hard_negative_kinds)
         self.cache_cases = max(int(cache_cases), 1)
+        self.case_odds = None if case_weights is None else _case_odds(case_weights, len(source))
         # A shared-memory scalar: DataLoader workers (forked, spawned, persistent) read the epoch set here.
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
         self._cache: OrderedDict[int, _PreparedCase] = OrderedDict()
@@ -547,8 +583,10 @@ class PatchDataset(Dataset):
     def case_index(self, index: int, epoch: int | None = None) -> int:
         """Which source case item ``index`` of ``epoch`` (default: the current one) is cut from."""
         count = len(self.source)
-        block, offset = divmod(int(index), count)
         epoch = self.epoch if epoch is None else int(epoch)
+        if self.case_odds is not None:
+            return int(np.random.default_rng([self.seed, epoch, int(index), 2]).choice(count, p=self.case_odds))
+        block, offset = divmod(int(index), count)
         order = np.random.default_rng([self.seed, epoch, block, 1]).permutation(count)
         return int(order[offset])
 

@@ -43,9 +43,10 @@ from brainseg.preprocess.coverage import normalize_covered
 from brainseg.training.augment import DEFAULT_HARD_NEGATIVE_KINDS, HARD_NEGATIVE_KINDS
 from brainseg.training.averaging import WeightAverage
 from brainseg.training.config import ConfigError, TrainConfig
-from brainseg.training.data import BratsFolderSet, PatchDataset, training_pool, validation_cases
+from brainseg.training.data import PatchDataset
 from brainseg.training.logbook import append_row, truncate_after, write_curves
 from brainseg.training.recipe import RECIPES, build_optimizer
+from brainseg.training.run_data import CASES_FILE, RunData, training_data, validation_data
 from brainseg.training.tasks import TrainingStep
 from brainseg.training.text_pretraining import pretrain_text_encoder
 
@@ -75,33 +76,6 @@ def _device(name: str, rank: int) -> torch.device:
             raise ConfigError("{device} cuda: no CUDA device is available; use {device} cpu or auto")
         return torch.device("cuda", rank % torch.cuda.device_count())
     return torch.device("cpu")
-
-
-def _shape(config: TrainConfig) -> dict:
-    return {"shape": tuple(config.synth_shape)} if config.synth_shape else {}
-
-
-def _training_source(config: TrainConfig):
-    if config.data == "synth":
-        pool = training_pool(
-            Path(config.cache) / "train",
-            config.train_cases,
-            config.seed,
-            config.realistic_share,
-            metastasis_share=config.metastasis_share,
-            low_grade_share=config.low_grade_share,
-            **_shape(config),
-        )
-        for part in pool.sources:
-            part.prepare(workers=max(config.workers, 1))
-        return pool
-    return BratsFolderSet(Path(config.data))
-
-
-def _validation_source(config: TrainConfig):
-    pool = validation_cases(Path(config.cache) / "val", config.val_cases, **_shape(config))
-    pool.prepare(workers=max(config.workers, 1))
-    return pool
 
 
 def epoch_indices(length: int, epoch: int, seed: int, rank: int, world: int, skip: int = 0) -> list[int]:
@@ -153,6 +127,8 @@ class _Session:
     earlier_seconds: float = 0.0  # training time of the sessions before this resume
     started: float = 0.0  # perf_counter when this session's steps began
     last_val: dict = dataclass_field(default_factory=dict)
+    data_description: str = ""  # the card's training.data line
+    val_description: str = ""  # what the validation Dice is measured on
 
     @property
     def run_dir(self) -> Path:
@@ -170,8 +146,13 @@ def train(config: TrainConfig) -> dict:
     rank, world = _distributed()
     session = _start_session(config, _device(config.device, rank), rank, world)
     wrapped = _step_module(session)
-    dataset = _patch_dataset(config, _training_source(config), session.model)
-    val_cases = list(_validation_source(config)) if rank == 0 else []
+    data = training_data(config)
+    dataset = _patch_dataset(config, data, session.model)
+    val_cases: list = []
+    if rank == 0:
+        val_cases, session.val_description = validation_data(config, data)
+        session.data_description = data.describe(config)
+        (session.run_dir / CASES_FILE).write_text(json.dumps(data.record(config), indent=2) + "\n")
     _run_steps(session, wrapped, dataset, val_cases)
     if world > 1:
         dist.barrier()
@@ -269,7 +250,8 @@ def _step_module(session: _Session) -> torch.nn.Module:
     return DistributedDataParallel(step_module, find_unused_parameters=True) if session.world > 1 else step_module
 
 
-def _patch_dataset(config: TrainConfig, source, model: SegmentationModel) -> PatchDataset:
+def _patch_dataset(config: TrainConfig, data: RunData, model: SegmentationModel) -> PatchDataset:
+    source = data.source
     return PatchDataset(
         source,
         config.patch_size,
@@ -284,6 +266,8 @@ def _patch_dataset(config: TrainConfig, source, model: SegmentationModel) -> Pat
         edge_artifacts=config.edge_artifacts,
         bias_field=config.bias_field,
         slab_cuts=config.slab_cuts,
+        real_domain=config.real_augment,
+        case_weights=data.case_weights,
     )
 
 
@@ -361,7 +345,7 @@ def _validate_and_save(session: _Session, val_cases: list) -> None:
     session.last_val = validate(saved, val_cases, session.device)
     append_row(session.run_dir, {"step": session.step, "val": session.last_val})
     seconds = session.earlier_seconds + time.perf_counter() - session.started
-    metadata = _metadata(config, session.step, seconds, session.last_val, session.device, session.started_from)
+    metadata = _metadata(session, seconds)
     mean = float(np.mean(list(session.last_val.values())))
     if mean > session.best:
         session.best = mean
@@ -412,6 +396,7 @@ _OPTIONAL_AUGMENTATIONS = (
     ("edge_artifacts", "--edge-artifacts", "simulated skull-stripping rims"),
     ("bias_field", "--bias-field", "per-sequence bias fields"),
     ("slab_cuts", "--slab-cuts", "slab cuts"),
+    ("real_augment", "--real-augment", "real-domain thick slices, per-sequence shading, contrast and noise"),
 )
 """Our augmentations beyond A.2, in card order: :class:`TrainConfig` switch, ``brainseg train`` flag, card name."""
 
@@ -437,9 +422,9 @@ def _started_from(start: LoadedCheckpoint, recorded: Path | None) -> dict:
     return {"source": start.source, "sha256": start.sha256, "training": start.metadata.get("training")}
 
 
-def _metadata(
-    config: TrainConfig, step: int, seconds: float, val: dict, device: torch.device, started_from: dict | None = None
-) -> dict:
+def _metadata(session: _Session, seconds: float) -> dict:
+    """The checkpoint card's ``training`` and ``metrics`` records."""
+    config, device, started_from = session.config, session.device, session.started_from
     hardware = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
@@ -447,12 +432,7 @@ def _metadata(
     )
     return {
         "training": {
-            "data": f"synthetic (brainseg.synth), {config.train_cases} cases, "
-            f"{1 - config.realistic_share:.0%} domain-randomized, the rest realistic contrast"
-            + (f", {config.metastasis_share:.0%} metastasis-like lesions" if config.metastasis_share else "")
-            + (f", {config.low_grade_share:.0%} non-enhancing low-grade-like" if config.low_grade_share else "")
-            if config.data == "synth"
-            else f"BraTS-layout folder {config.data}",
+            "data": session.data_description,
             "recipe": (
                 f"paper 000 appendix A.1 schedule; loss {config.loss or RECIPES[config.model].loss}; "
                 f"patch {config.patch_size}^3{_overrides_text(config)}"
@@ -464,13 +444,13 @@ def _metadata(
                     else ""
                 )
             ),
-            "steps": step,
+            "steps": session.step,
             "seconds": round(seconds, 1),
             "hardware": hardware,
             "command": _command_text(config),
             **({"init": started_from} if started_from is not None else {}),
         },
-        "metrics": {"validation": f"{config.val_cases} fixed synthetic cases (realistic contrast)", "dice": val},
+        "metrics": {"validation": session.val_description, "dice": session.last_val},
     }
 
 
@@ -478,7 +458,9 @@ def _command_text(config: TrainConfig) -> str:
     """The ``brainseg train`` command that repeats a run, for its card."""
     return (
         f"brainseg train --model {config.model} --size {config.size} --data {config.data} "
-        f"--steps {config.steps} --patch-size {config.patch_size} --batch-size {config.batch_size} "
+        + (f"--real-share {config.real_share:g} " if config.data.startswith("synth+") else "")
+        + (f"--fold {config.fold} --folds {config.folds} " if config.folds else "")
+        + f"--steps {config.steps} --patch-size {config.patch_size} --batch-size {config.batch_size} "
         f"--lr {config.peak_lr:g} --train-cases {config.train_cases} "
         f"--realistic-share {config.realistic_share:g} "
         + (f"--metastasis-share {config.metastasis_share:g} " if config.metastasis_share else "")

@@ -296,3 +296,29 @@ def test_evaluate_model_prints_the_papers_table(tmp_path, cache):
     assert result.returncode == 0, result.stderr[-2000:]
     cleaned = json.loads((tmp_path / "cleaned.json").read_text())
     assert cleaned[0]["sensitivity"] <= saved[0]["sensitivity"] + 1e-9
+
+
+def test_real_and_synthetic_cases_train_together_and_a_fold_validates(tmp_path, cache):
+    """``--data synth+DIR --fold K --folds N``: the held-back cases validate; every real case is named."""
+    from brainseg.synth import generate_case, write_case
+    from brainseg.training.folds import split_fold
+
+    names = ["Real-A", "Real-B", "Real-C"]
+    for seed, name in enumerate(names):
+        write_case(generate_case(5_000_000 + seed, shape=(64, 64, 48)), tmp_path / "real", name)
+    options = ["--model", "unet3d", "--steps", "2", "--val-every", "2", "--data", f"synth+{tmp_path / 'real'}"]
+    summary = train(
+        tmp_path / "run", cache, *options, "--fold", "1", "--folds", "3", "--real-share", "0.8", "--real-augment"
+    )
+    assert summary["steps"] == 2 and set(summary["val"]) == {"WT", "TC", "ET"}
+    record = json.loads((tmp_path / "run" / "cases.json").read_text())
+    training, held_out = split_fold(names, 1, 3)
+    assert record["real"]["training"] == training and record["real"]["validation"] == held_out
+    assert record["real"]["share_of_patches"] == 0.8 and record["synthetic"]["cases"] == 2
+    card = (tmp_path / "run" / "checkpoints" / "last" / "README.md").read_text()
+    assert all(name in card for name in names) and "--fold 1 --folds 3" in card and "--real-augment" in card
+    assert f"1 held-out real cases (fold 1 of 3): {held_out[0]}" in card
+    # A fold without the number of folds is refused by flag name.
+    command = [sys.executable, "-m", "brainseg.cli", "train", "--out", str(tmp_path / "bad"), *options, "--fold", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--fold 1 needs --folds" in result.stderr
