@@ -1,5 +1,5 @@
 """The ``brainseg`` command line: ``inspect``, ``synth``, ``evaluate``, ``models``, ``train``, ``evaluate-model``,
-``predict``.
+``export-checkpoint``, ``predict``, ``refine``, ``rano``.
 
 Every command turns bad input into one line ``error: ...`` on stderr and exit status 2, never a
 traceback (see :func:`main`).
@@ -110,6 +110,32 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).write_text(text + "\n")
     print(text)
+    return 0
+
+
+def _canonical_labels(path: str, labels: str, role: str):
+    """(internal labels in canonical RAS order, spacing mm along X, Y, Z) of a label map file."""
+    from brainseg.io import CanonicalFrame
+
+    internal, volume, _guess = _read_label_file(path, labels, role)
+    frame = CanonicalFrame(volume.shape, volume.affine)
+    return frame.to_canonical(internal), frame.spacing
+
+
+def _cmd_rano(args: argparse.Namespace) -> int:
+    from brainseg.metrics.rano import format_measurement, format_response, measure, response
+
+    labels, spacing = _canonical_labels(args.seg, args.labels, "segmentation")
+    measurement = measure(labels, spacing, args.rule)
+    print(format_measurement(measurement))
+    record = {"segmentation": Path(args.seg).name, **measurement.as_dict()}
+    if args.baseline:
+        earlier, earlier_spacing = _canonical_labels(args.baseline, args.baseline_labels or args.labels, "baseline")
+        result = response(measure(earlier, earlier_spacing, args.rule), measurement)
+        print("\n" + format_response(result))
+        record["response"] = {"baseline": Path(args.baseline).name, **result}
+    if args.json:
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
@@ -668,6 +694,28 @@ def _add_evaluate_parser(commands) -> None:
     evaluate.set_defaults(handler=_cmd_evaluate)
 
 
+def _add_rano_parser(commands) -> None:
+    from brainseg.metrics.rano import DEFAULT_RULE, RULES
+
+    rano = commands.add_parser(
+        "rano", help="bidimensional (RANO) and volumetric measurement of a segmentation's enhancing lesions"
+    )
+    rano.add_argument("--seg", required=True, help="segmentation NIfTI (a prediction or a truth)")
+    rano.add_argument(
+        "--labels",
+        default="auto",
+        choices=["auto", *CONVENTIONS],
+        help=f"label convention of the file (auto detects among {', '.join(AUTO_DETECTED)})",
+    )
+    rano.add_argument(
+        "--rule", default=DEFAULT_RULE, choices=list(RULES), help="target-lesion and response rule (default rano2)"
+    )
+    rano.add_argument("--baseline", help="the earlier time point's segmentation: percent changes and response")
+    rano.add_argument("--baseline-labels", choices=list(CONVENTIONS), help="convention of --baseline when it differs")
+    rano.add_argument("--json", help="also write the measurement (and response) as JSON here")
+    rano.set_defaults(handler=_cmd_rano)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``brainseg`` argument parser with all subcommands."""
     parser = _Parser(prog="brainseg", description="Brain-tumor segmentation on four-sequence MRI.")
@@ -682,6 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_refine_parser,
         _add_models_parser,
         _add_evaluate_parser,
+        _add_rano_parser,
     ):
         add(commands)
     return parser
