@@ -679,16 +679,21 @@ def _add_models_parser(commands) -> None:
     models.set_defaults(handler=_cmd_models)
 
 
+def _add_labels_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--labels``: the label convention of ``what``, auto-detected by default."""
+    parser.add_argument(
+        "--labels",
+        default="auto",
+        choices=["auto", *CONVENTIONS],
+        help=f"label convention of {what} (auto detects among {', '.join(AUTO_DETECTED)})",
+    )
+
+
 def _add_evaluate_parser(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="compare a segmentation with a ground truth (JSON)")
     evaluate.add_argument("--pred", required=True, help="predicted segmentation NIfTI")
     evaluate.add_argument("--truth", required=True, help="ground-truth segmentation NIfTI (same grid)")
-    evaluate.add_argument(
-        "--labels",
-        default="auto",
-        choices=["auto", *CONVENTIONS],
-        help=f"label convention of the files (auto detects among {', '.join(AUTO_DETECTED)})",
-    )
+    _add_labels_argument(evaluate, "the files")
     evaluate.add_argument("--pred-labels", choices=list(CONVENTIONS), help="convention of --pred when it differs")
     evaluate.add_argument("--out", help="also write the JSON report to this file")
     evaluate.set_defaults(handler=_cmd_evaluate)
@@ -701,12 +706,7 @@ def _add_rano_parser(commands) -> None:
         "rano", help="bidimensional (RANO) and volumetric measurement of a segmentation's enhancing lesions"
     )
     rano.add_argument("--seg", required=True, help="segmentation NIfTI (a prediction or a truth)")
-    rano.add_argument(
-        "--labels",
-        default="auto",
-        choices=["auto", *CONVENTIONS],
-        help=f"label convention of the file (auto detects among {', '.join(AUTO_DETECTED)})",
-    )
+    _add_labels_argument(rano, "the file")
     rano.add_argument(
         "--rule", default=DEFAULT_RULE, choices=list(RULES), help="target-lesion and response rule (default rano2)"
     )
