@@ -330,7 +330,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     loaded = time.perf_counter()
     keep = {"min_component_fraction": 0.0} if args.keep_small_components else {}
     keep |= {"min_enhancing_ml": 0.0} if args.keep_small_enhancing else {}
-    segmenter = Segmenter(args.model or DEFAULT_MODEL, args.device, **keep)
+    members = _comma_list(args.model or DEFAULT_MODEL)
+    if len(members) > 1:
+        return _predict_fused(args, case, members, keep)
+    if args.fusion:
+        raise UsageError(f"--fusion {args.fusion}: give two or more models, e.g. --model clip-unet3d,unet3d,msfen")
+    segmenter = Segmenter(members[0], args.device, **keep)
     result = segmenter.segment(case, args.prompt, uncertainty=args.uncertainty)
     result.timings.update(load_case=loaded - started, load_checkpoint=segmenter.load_seconds)
     segmentation, report = segmenter.write(case, result, out, labels=args.labels)
@@ -352,6 +357,45 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         written.append(out / "overlay.png")
         case_figure(case.images, case.spacing, result.target_labels(), caption).save(written[-1])
     print(f"  wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def _predict_fused(args: argparse.Namespace, case, members: tuple[str, ...], keep: dict) -> int:
+    """``predict --model A,B[,C...]``: every member, then the fusion, its agreement map and one report."""
+    from brainseg.hub import file_sha256
+    from brainseg.inference.fusion import DEFAULT_RULE, fuse, fused_segmentation, fusion_record
+    from brainseg.inference.report import AGREEMENT_FILE, REPORT_FILE, write_agreement, write_outputs
+    from brainseg.inference.segmenter import Segmenter
+
+    if len(set(members)) != len(members):
+        raise UsageError(f"--model {args.model}: a model is named twice")
+    if args.uncertainty:
+        raise UsageError("--uncertainty is per model; run one model for it (the agreement map shows disagreement)")
+    results, infos = [], []
+    for member in members:
+        segmenter = Segmenter(member, args.device, **keep)
+        results.append(segmenter.segment(case, args.prompt))
+        infos.append(segmenter.info)
+    rule = args.fusion or DEFAULT_RULE
+    fusion = fuse(results, [info["model"] for info in infos], rule)
+    fused = fused_segmentation(fusion, results)
+    info = {"model": f"fusion of {', '.join(fusion.members)}", "rule": rule, "members": infos}
+    out = Path(args.out)
+    segmentation, report_path = write_outputs(case, fused, info, out, labels=args.labels)
+    agreement = write_agreement(fusion.agreement, case, out / AGREEMENT_FILE)
+    report = json.loads(report_path.read_text())
+    report["fusion"] = fusion_record(fusion, results, case.spacing)
+    report["files"]["agreement"] = {"file": agreement.name, "sha256": file_sha256(agreement)}
+    (out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{case.name}: fusion ({rule}) of {', '.join(fusion.members)}")
+    for member in report["fusion"]["members"]:
+        volumes = member["volumes_ml"]
+        print(f"  {member['model']}: " + ", ".join(f"{r} {volumes[r]:.1f} mL" for r in ("WT", "TC", "ET")))
+    volumes = fused.volumes_ml(case.spacing)
+    print("  fused: " + ", ".join(f"{r} {volumes[r]:.1f} mL" for r in ("WT", "TC", "ET")))
+    for warning in [*case.warnings, *fused.warnings]:
+        print(f"  warning: {warning}")
+    print(f"  wrote {segmentation}, {agreement}, {report_path}")
     return 0
 
 
@@ -617,7 +661,14 @@ def _add_predict_parser(commands) -> None:
     predict = commands.add_parser("predict", help="segment a case: segmentation.nii.gz and report.json")
     _add_sequence_arguments(predict)
     predict.add_argument(
-        "--model", help="checkpoint: bundled name, local-dir:PATH or hf-hub:org/repo@revision (default clip-unet3d)"
+        "--model",
+        help="checkpoint: bundled name, local-dir:PATH or hf-hub:org/repo@revision (default clip-unet3d); several, "
+        "comma-separated, are each run and fused (see --fusion), with agreement.nii.gz",
+    )
+    predict.add_argument(
+        "--fusion",
+        choices=["majority", "mean", "staple"],
+        help="with several --model: per-region majority vote (default), probability mean, or STAPLE",
     )
     predict.add_argument("--prompt", help="free-text target, e.g. 'enhancing tumor' (default: every region)")
     predict.add_argument(

@@ -171,3 +171,14 @@ def write_outputs(
     path = out / REPORT_FILE
     path.write_text(json.dumps(report, indent=2) + "\n")
     return files["segmentation"], path
+
+
+AGREEMENT_FILE = "agreement.nii.gz"
+
+
+def write_agreement(agreement: np.ndarray, case: Case, path: Path) -> Path:
+    """Write (3, X, Y, Z) canonical member counts (WT, TC, ET) as a 4D uint8 NIfTI on the case's input grid,
+    volume k of the fourth axis being region k."""
+    data = case.frame.to_input(np.moveaxis(np.asarray(agreement, dtype=np.uint8), 0, -1))  # (X, Y, Z, 3)
+    nib.save(input_grid_image(data, case.frame, case.reference_header, np.uint8), path)
+    return path
