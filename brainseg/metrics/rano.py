@@ -297,7 +297,7 @@ def response(baseline: Measurement, follow_up: Measurement) -> dict[str, Any]:
 def format_measurement(measurement: Measurement) -> str:
     """Markdown: one row per lesion (largest product first), then the SPD and volumes."""
     lines = [
-        "| lesion | slice (Z) | longest mm | perpendicular mm | product mm^2 | measurable | target | TC mL |",
+        "| # | slice | longest mm | perpendicular mm | product mm² | measurable | target | TC mL |",
         "|" + "---|" * 8,
     ]
     for number, lesion in enumerate(measurement.lesions, start=1):
@@ -310,9 +310,10 @@ def format_measurement(measurement: Measurement) -> str:
     volumes = ", ".join(f"{region} {value:.1f} mL" for region, value in measurement.volumes_ml.items())
     lines += [
         "",
-        f"sum of products of {len(measurement.targets)} target lesion(s): {measurement.sum_of_products_mm2:.0f} mm^2 "
+        f"sum of products of {len(measurement.targets)} target lesion(s): {measurement.sum_of_products_mm2:.0f} mm² "
         f"({rule.name}, {rule.source}: up to {rule.max_targets} measurable lesions, both diameters >= "
         f"{MEASURABLE_MM:g} mm)",
+        "",
         f"volumes: {volumes}",
     ]
     return "\n".join(lines)

@@ -37,7 +37,7 @@ import gradio as gr
 from brainseg.errors import BrainSegError
 from brainseg.inference.protocol import SegmenterFactory
 from brainseg.labels import SUBREGIONS
-from brainseg.ui import editing, screen_updates, segmentation, viewer
+from brainseg.ui import editing, rano_panel, screen_updates, segmentation, viewer
 from brainseg.ui.api import refine_uploaded, segment_files
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.layout import Page, build_page
@@ -102,6 +102,7 @@ def create_app(
         _wire_editing(app)
         _wire_segment(app)
         _wire_export(app)
+        _wire_rano(app)
         _wire_api(app)
     demo.brainseg_library = library  # type: ignore[attr-defined]  # lets launch() warm the default example
     return demo
@@ -464,6 +465,34 @@ def _wire_export(app: _App) -> None:
         [page.exported],
         api_visibility="private",
         show_progress_on=[page.exported],
+    )
+
+
+def _wire_rano(app: _App) -> None:
+    """Measure: the RANO table of the segmentation on screen, its diameters drawn, the views at the largest
+    lesion; with an earlier segmentation uploaded, the response."""
+    page = app.page
+    where = [page.session, page.display, *page.cursor_inputs]
+    views = [*page.view_outputs, *page.heat_outputs, *page.slider_outputs, page.readout]
+
+    @user_errors("Cannot measure")
+    def on_measure(state, shown_as, x, y, z, rule, baseline):
+        shown_as = dataclasses.replace(shown_as, diameters=True, rano_rule=rano_panel.check_rule(rule or "rano2"))
+        measurement, what = rano_panel.shown_measurement(state, shown_as)
+        if measurement is None:
+            raise BrainSegError("nothing to measure: press Segment first, or load a case with a truth")
+        cursor = rano_panel.largest_lesion_cursor(measurement, (x, y, z))
+        shown = viewer.screen(state, cursor, shown_as)
+        table = rano_panel.measurement_markdown(measurement, what)
+        answer = rano_panel.response_markdown(baseline, measurement)
+        return shown_as, True, *screen_updates.partial(page, shown, with_sliders=True), table, answer
+
+    page.measure_button.click(
+        on_measure,
+        [*where, page.rano_rule, page.baseline_file],
+        [page.display, page.diameters, *views, page.rano_table, page.rano_response],
+        api_name="measure_rano",
+        api_visibility="private",
     )
 
 

@@ -94,6 +94,12 @@ class LoadedCase:
         return brain
 
     @cached_property
+    def derived(self) -> dict:
+        """What is computed from the case alone and kept for the sessions showing it (e.g. the truth's RANO
+        measurement, :mod:`brainseg.ui.rano_panel`)."""
+        return {}
+
+    @cached_property
     def intensity_scale(self) -> IntensityScale:
         """The brain's intensity scale that click and box refinement compare sequences on (computed once)."""
         return IntensityScale.of(self.case.images)

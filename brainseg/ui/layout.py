@@ -12,7 +12,7 @@ import gradio as gr
 
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import CONVENTIONS, REGIONS, SUBREGIONS
-from brainseg.ui import editing, segmentation, viewer
+from brainseg.ui import editing, rano_panel, segmentation, viewer
 from brainseg.ui.examples import ExampleLibrary
 from brainseg.ui.model_menu import ModelChoice, choice_markdown
 from brainseg.ui.review import EXPORT_CONVENTIONS
@@ -59,7 +59,18 @@ class Page:
     @property
     def display_controls(self) -> dict[str, gr.components.Component]:
         """Control name (a :meth:`brainseg.ui.viewer.Display.with_control` name) -> the control."""
-        names = ("sequence", "fill", "outline", "opacity", "crosshair", "overlay", "difference_region", "heatmap")
+        names = (
+            "sequence",
+            "fill",
+            "outline",
+            "opacity",
+            "crosshair",
+            "overlay",
+            "difference_region",
+            "heatmap",
+            "diameters",
+            "rano_rule",
+        )
         return {**{name: getattr(self, name) for name in names}, "accepted": self.accepted}
 
     @property
@@ -81,8 +92,18 @@ class Page:
 
     @property
     def run_outputs(self) -> list[gr.components.Component]:
-        """What a run fills: map radio, 3D plot, run text, region and lesion tables, downloads, edit history."""
-        return [self.heatmap, self.plot, self.run_info, self.metrics, self.lesions, self.exported, self.edit_history]
+        """What a run fills: map radio, 3D plot, run text, region and lesion tables, downloads, edit history, and
+        the RANO table (a new run has not been measured)."""
+        return [
+            self.heatmap,
+            self.plot,
+            self.run_info,
+            self.metrics,
+            self.lesions,
+            self.exported,
+            self.edit_history,
+            self.rano_table,
+        ]
 
     @property
     def edit_inputs(self) -> list[gr.components.Component]:
@@ -149,6 +170,7 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
         with gr.Tab("3D", elem_id="bs-tab-3d"):
             page.plot = gr.Plot(label="Predicted regions in 3D", show_label=False, elem_id="bs-plot")
         _scores_tab(page)
+        _rano_tab(page)
         _review_tab(page)
         _case_tab(page)
     _api_components(page)
@@ -341,6 +363,30 @@ def _scores_tab(page: Page) -> None:
             interactive=False,
             elem_id="bs-lesions",
         )
+
+
+def _rano_tab(page: Page) -> None:
+    """Measure the enhancing lesions (RANO), draw the diameters, and compare with an earlier segmentation."""
+    with gr.Tab("RANO", elem_id="bs-tab-rano"), gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=260):
+            page.rano_rule = gr.Radio(
+                [("RANO 2.0 (3 targets)", "rano2"), ("RANO (5 targets)", "rano")],
+                value=DEFAULT_DISPLAY.rano_rule,
+                label="Rule",
+                elem_id="bs-rano-rule",
+            )
+            page.baseline_file = gr.File(
+                label="Earlier segmentation of the same patient (optional): percent change and response",
+                file_types=[".nii", ".gz"],
+                elem_id="bs-rano-baseline",
+            )
+            page.measure_button = gr.Button("Measure", variant="primary", elem_id="bs-rano-measure")
+            page.diameters = gr.Checkbox(
+                value=DEFAULT_DISPLAY.diameters, label="Draw the diameters on the axial view", elem_id="bs-diameters"
+            )
+        with gr.Column(scale=3):
+            page.rano_table = gr.Markdown(rano_panel.NOTHING_MEASURED, elem_id="bs-rano-table")
+            page.rano_response = gr.Markdown("", elem_id="bs-rano-response")
 
 
 def _review_tab(page: Page) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from brainseg.ui import editing, segmentation, viewer
+from brainseg.ui import editing, rano_panel, segmentation, viewer
 from brainseg.ui.layout import NO_HEAT, NO_RUN, Page
 from brainseg.ui.viewer import Display, Screen, Session
 from brainseg.ui.widgets import png_in_cache
@@ -38,6 +38,7 @@ def run_panel(session: Session | None, heat: str | None) -> list:
             empty_lesions,
             None,
             editing.history_markdown(None),
+            rano_panel.NOTHING_MEASURED,
         ]
     names = list(run.heatmaps) or ["semantic"]
     headers, rows = segmentation.metrics_rows(run, session.loaded.case.spacing)  # type: ignore[union-attr]
@@ -49,6 +50,7 @@ def run_panel(session: Session | None, heat: str | None) -> list:
         {"headers": segmentation.LESION_HEADERS, "data": segmentation.lesion_rows(run)},
         None,
         editing.history_markdown(session),
+        rano_panel.NOTHING_MEASURED,
     ]
 
 

@@ -31,6 +31,7 @@ from brainseg.io import case_summary, format_summary, load_case
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import LABEL_NAMES, SUBREGIONS
 from brainseg.ui.examples import ExampleLibrary, LoadedCase, prepare
+from brainseg.ui.rano_panel import diameter_lines
 from brainseg.viz import FILL_REGIONS, PLANES, ViewOptions
 from brainseg.viz.heatmap import colorbar_html
 from brainseg.viz.overlay import DIFFERENCE_COLORS, DIFFERENCE_NAMES
@@ -69,6 +70,8 @@ class Display:
         difference_region: region compared in the ``difference`` overlay (WT, TC, ET, NCR or ED).
         heatmap: map of the second row of views (``semantic``, ``WT``, ``TC``, ``ET``, ``uncertainty``).
         rejected: sub-regions (NCR, ED, ET) the reviewer rejected: left out of the prediction shown.
+        diameters: draw the RANO diameters of the segmentation shown on the axial view.
+        rano_rule: the RANO rule measured by (a key of :data:`brainseg.metrics.rano.RULES`).
     """
 
     sequence: str = DEFAULT_SEQUENCE
@@ -80,6 +83,8 @@ class Display:
     difference_region: str = "WT"
     heatmap: str = "semantic"
     rejected: tuple[str, ...] = ()
+    diameters: bool = False
+    rano_rule: str = "rano2"
 
     def with_control(self, name: str, value: object) -> Display:
         """A copy with one control's value, as Gradio sends it, applied: ``name`` is a field, or ``accepted``
@@ -309,7 +314,7 @@ def screen(session: Session, cursor: Cursor, display: Display) -> Screen:
     cursor = clamp(cursor, session.shape)
     renderer = session.loaded.renderer
     options, layers = overlay_layers(session, display)
-    views = renderer.render_all(cursor, display.sequence, options, **layers)
+    views = renderer.render_all(cursor, display.sequence, options, **layers, lines=diameter_lines(session, display))
     heat_views, colorbar = None, ""
     heat = heat_volume(session, display)
     if heat is not None:

@@ -4,7 +4,7 @@ Arrays come in the canonical RAS frame of :class:`brainseg.io.Case`; images go o
 RGB in radiological display convention (see :mod:`brainseg.viz.slices`).
 """
 
-from brainseg.viz.case_renderer import CaseRenderer, ViewOptions, render_view
+from brainseg.viz.case_renderer import AxialLine, CaseRenderer, ViewOptions, render_view
 from brainseg.viz.overlay import FILL_REGIONS, OUTLINE_REGIONS, REGION_COLORS, blend_labels, draw_outlines
 from brainseg.viz.slices import LAYOUTS, PLANES, DisplayGrid, extract_slice, fit_pixels_per_mm, shared_canvas
 from brainseg.viz.window import Window, brain_window
@@ -15,6 +15,7 @@ __all__ = [
     "OUTLINE_REGIONS",
     "PLANES",
     "REGION_COLORS",
+    "AxialLine",
     "CaseRenderer",
     "DisplayGrid",
     "ViewOptions",

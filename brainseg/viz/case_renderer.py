@@ -47,12 +47,28 @@ DEFAULT_MAX_SIZE = 480
 """Longest side (pixels) of the largest view; a 240 mm BraTS field of view shows at 2 pixels per mm."""
 
 
+@dataclass(frozen=True)
+class AxialLine:
+    """A measurement line drawn on one axial slice (e.g. a RANO diameter).
+
+    Attributes:
+        slice: Z index (canonical RAS) of the axial slice it lies on.
+        ends: ((x, y), (x, y)) voxel coordinates (fractional allowed) of its two ends.
+        color: RGB.
+    """
+
+    slice: int
+    ends: tuple[tuple[float, float], tuple[float, float]]
+    color: tuple[int, int, int] = (0, 200, 255)
+
+
 class ViewLayers(TypedDict, total=False):
     """The optional layers :func:`render_view` draws, as :meth:`CaseRenderer.render` passes them on."""
 
     outline_labels: np.ndarray | None
     difference: np.ndarray | None
     heat: HeatVolume | None
+    lines: tuple[AxialLine, ...]
 
 
 @dataclass(frozen=True)
@@ -163,6 +179,7 @@ def render_view(
     outline_labels: np.ndarray | None = None,
     difference: np.ndarray | None = None,
     heat: HeatVolume | None = None,
+    lines: tuple[AxialLine, ...] = (),
 ) -> np.ndarray:
     """One display image of ``plane`` through ``cursor``.
 
@@ -182,6 +199,8 @@ def render_view(
         difference: (X, Y, Z) uint8 codes of :func:`brainseg.viz.overlay.difference_map`, filled in
             :data:`~brainseg.viz.overlay.DIFFERENCE_COLORS` instead of the ``labels`` fill.
         heat: a continuous map blended over the grey image first (attention, uncertainty).
+        lines: measurement lines; those on the axial slice shown are drawn on the axial view (with a dark
+            edge, so that they show on any overlay colour).
 
     Returns:
         (H, W, 3) uint8 RGB, values 0..255, square pixels in mm.
@@ -238,6 +257,9 @@ def render_view(
         thickness = max(1, round(max(grid.canvas) / 240))
         rgb = draw_outlines(rgb, cut(outlined), options.outline, thickness)
     top, left = grid.offset
+    shown = [line for line in lines if plane == "axial" and line.slice == index]
+    if shown:
+        rgb = _draw_lines(rgb, shown, grid, shape)
     if options.crosshair:
         row, column = grid.to_display(*voxel_to_native(cursor, shape, plane))
         draw_crosshair(rgb, row - top, column - left)
@@ -248,6 +270,28 @@ def render_view(
     framed = np.zeros((*grid.canvas, 3), dtype=np.uint8)
     framed[top : top + grid.size[0], left : left + grid.size[1]] = rgb
     return framed
+
+
+def _draw_lines(rgb: np.ndarray, lines: list[AxialLine], grid: DisplayGrid, shape: tuple[int, ...]) -> np.ndarray:
+    """``lines`` drawn on an axial slice image (H, W, 3) of the slice box (offsets already removed)."""
+    image = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(image)
+    width = max(2, round(max(grid.canvas) / 200))
+
+    def pixel(x: float, y: float) -> tuple[float, float]:
+        # Axial: columns run R -> L (x from its high end), rows A -> P (y from its high end); pixel centres.
+        column = (shape[0] - 1 - x + 0.5) * grid.size[1] / grid.native[1] - 0.5
+        row = (shape[1] - 1 - y + 0.5) * grid.size[0] / grid.native[0] - 0.5
+        return column, row
+
+    for line in lines:
+        ends = [pixel(*end) for end in line.ends]
+        draw.line(ends, fill=(0, 0, 0), width=width + 2)
+        draw.line(ends, fill=line.color, width=width)
+        for column, row in ends:
+            radius = width + 1
+            draw.ellipse((column - radius, row - radius, column + radius, row + radius), fill=line.color)
+    return np.asarray(image).copy()
 
 
 class CaseRenderer:
