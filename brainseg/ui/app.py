@@ -37,7 +37,7 @@ import gradio as gr
 from brainseg.errors import BrainSegError
 from brainseg.inference.protocol import SegmenterFactory
 from brainseg.labels import SUBREGIONS
-from brainseg.ui import editing, rano_panel, screen_updates, segmentation, viewer
+from brainseg.ui import compare, editing, rano_panel, screen_updates, segmentation, viewer
 from brainseg.ui.api import refine_uploaded, segment_files
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.layout import Page, build_page
@@ -103,6 +103,7 @@ def create_app(
         _wire_segment(app)
         _wire_export(app)
         _wire_rano(app)
+        _wire_compare(app)
         _wire_api(app)
     demo.brainseg_library = library  # type: ignore[attr-defined]  # lets launch() warm the default example
     return demo
@@ -219,7 +220,7 @@ def _wire_viewer(app: _App) -> None:
         new_state, shown = viewer.move_cursor(state, (x, y, z), shown_as)
         return new_state, *screen_updates.partial(page, shown)
 
-    clicked_outputs = [page.session, *page.view_outputs, *page.heat_outputs, *page.slider_outputs, page.readout]
+    clicked_outputs = [page.session, *page.view_outputs, *page.linked_outputs, *page.slider_outputs, page.readout]
     for plane in PLANES:
         page.sliders[plane].input(
             on_move, where, page.move_outputs, api_name=f"move_{plane}", api_visibility="undocumented", **move
@@ -258,7 +259,7 @@ def _wire_editing(app: _App) -> None:
     edit the 3D view is drawn again (a second step, so that the views answer first)."""
     page = app.page
     where = [page.session, page.display, *page.cursor_inputs]
-    views = [*page.view_outputs, *page.heat_outputs, *page.slider_outputs, page.readout]
+    views = [*page.view_outputs, *page.linked_outputs, *page.slider_outputs, page.readout]
     outputs = [page.session, page.box_corner, *views, *page.edited_outputs]
     plot = {"fn": _redraw_plot, "inputs": [page.session], "outputs": [page.plot]}
     hidden = {"api_visibility": "private", "show_progress": "hidden"}
@@ -423,7 +424,7 @@ def _wire_segment(app: _App) -> None:
             page.session,
             page.display,
             *page.view_outputs,
-            *page.heat_outputs,
+            *page.linked_outputs,
             *page.slider_outputs,
             page.readout,
             page.overlay,
@@ -473,7 +474,7 @@ def _wire_rano(app: _App) -> None:
     lesion; with an earlier segmentation uploaded, the response."""
     page = app.page
     where = [page.session, page.display, *page.cursor_inputs]
-    views = [*page.view_outputs, *page.heat_outputs, *page.slider_outputs, page.readout]
+    views = [*page.view_outputs, *page.linked_outputs, *page.slider_outputs, page.readout]
 
     @user_errors("Cannot measure")
     def on_measure(state, shown_as, x, y, z, rule, baseline):
@@ -492,6 +493,38 @@ def _wire_rano(app: _App) -> None:
         [*where, page.rano_rule, page.baseline_file],
         [page.display, page.diameters, *views, page.rano_table, page.rano_response],
         api_name="measure_rano",
+        api_visibility="private",
+    )
+
+
+def _wire_compare(app: _App) -> None:
+    """Run and compare: the chosen variants on the case, a row of views each and their agreement, tables."""
+    page = app.page
+    where = [page.session, page.display, *page.cursor_inputs]
+    views = [*page.view_outputs, *page.linked_outputs, page.readout]  # screen_updates.partial, no sliders
+
+    @user_errors("Cannot compare")
+    def on_compare(state, shown_as, x, y, z, models, progress=gr.Progress()):  # noqa: B008
+        if state is None:
+            raise BrainSegError("load a case first")
+        chosen = [app.choices[name] for name in models or () if name in app.choices]
+        comparison = compare.run_comparison(state.loaded, chosen, app.segmenters, lambda f, m: progress(f, desc=m))
+        new_state = dataclasses.replace(state, comparison=comparison)
+        shown = viewer.screen(new_state, (x, y, z), shown_as)
+        headers, rows = compare.volume_rows(comparison, state.loaded.case.spacing)
+        dice_headers, dice = compare.dice_rows(comparison)
+        return (
+            new_state,
+            *screen_updates.partial(page, shown),
+            {"headers": headers, "data": rows},
+            {"headers": dice_headers, "data": dice},
+        )
+
+    page.compare_button.click(
+        on_compare,
+        [*where, page.compare_models],
+        [page.session, *views, page.compare_volumes, page.compare_dice],
+        api_name="compare",
         api_visibility="private",
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from brainseg.io.naming import SEQUENCES
-from brainseg.labels import CONVENTIONS, REGIONS, SUBREGIONS
+from brainseg.labels import CONVENTIONS, EVALUATION_REGIONS, REGIONS, SUBREGIONS
 from brainseg.ui import editing, rano_panel, segmentation, viewer
 from brainseg.ui.examples import ExampleLibrary
 from brainseg.ui.model_menu import ModelChoice, choice_markdown
@@ -60,6 +60,7 @@ class Page:
     def display_controls(self) -> dict[str, gr.components.Component]:
         """Control name (a :meth:`brainseg.ui.viewer.Display.with_control` name) -> the control."""
         names = (
+            "compare_region",
             "sequence",
             "fill",
             "outline",
@@ -83,8 +84,9 @@ class Page:
         return [self.images[p] for p in PLANES]
 
     @property
-    def heat_outputs(self) -> list[gr.components.Component]:
-        return [*(self.heat_images[p] for p in PLANES), self.colorbar]
+    def linked_outputs(self) -> list[gr.components.Component]:
+        """The views that follow the cursor beyond the three: the map views, their colorbar, the comparison."""
+        return [*(self.heat_images[p] for p in PLANES), self.colorbar, self.compare_view]
 
     @property
     def slider_outputs(self) -> list[gr.Slider]:
@@ -119,7 +121,7 @@ class Page:
     def full_outputs(self) -> list[gr.components.Component]:
         """Everything a newly loaded case changes (see :func:`brainseg.ui.screen_updates.full`)."""
         texts = [self.title, self.readout, self.warnings, self.summary]
-        return [*self.view_outputs, *self.slider_outputs, *texts, *self.heat_outputs, *self.run_outputs, self.overlay]
+        return [*self.view_outputs, *self.slider_outputs, *texts, *self.linked_outputs, *self.run_outputs, self.overlay]
 
     @property
     def upload_inputs(self) -> list[gr.components.Component]:
@@ -129,7 +131,7 @@ class Page:
     @property
     def move_outputs(self) -> list[gr.components.Component]:
         """What a cursor move or a display change re-renders (see :func:`brainseg.ui.screen_updates.partial`)."""
-        return [self.session, *self.view_outputs, *self.heat_outputs, self.readout]
+        return [self.session, *self.view_outputs, *self.linked_outputs, self.readout]
 
 
 def _view_image(label: str, elem_id: str, **layout) -> gr.Image:
@@ -171,6 +173,7 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
             page.plot = gr.Plot(label="Predicted regions in 3D", show_label=False, elem_id="bs-plot")
         _scores_tab(page)
         _rano_tab(page)
+        _compare_tab(page, choices)
         _review_tab(page)
         _case_tab(page)
     _api_components(page)
@@ -387,6 +390,53 @@ def _rano_tab(page: Page) -> None:
         with gr.Column(scale=3):
             page.rano_table = gr.Markdown(rano_panel.NOTHING_MEASURED, elem_id="bs-rano-table")
             page.rano_response = gr.Markdown("", elem_id="bs-rano-response")
+
+
+def _compare_tab(page: Page, choices: dict[str, ModelChoice]) -> None:
+    """Run several variants, one row of views each and the agreement row, their volumes, times and Dice."""
+    available = [name for name, choice in choices.items() if choice.available]
+    with gr.Tab("Compare", elem_id="bs-tab-compare"):
+        with gr.Row(equal_height=False):
+            page.compare_models = gr.CheckboxGroup(
+                available,
+                value=available[:3],
+                label="Variants to compare (two or more)",
+                scale=3,
+                elem_id="bs-compare-models",
+            )
+            page.compare_region = gr.Radio(
+                list(EVALUATION_REGIONS),
+                value=DEFAULT_DISPLAY.compare_region,
+                label="Agreement on",
+                scale=1,
+                elem_id="bs-compare-region",
+            )
+            page.compare_button = gr.Button("Run and compare", variant="primary", scale=1, elem_id="bs-compare")
+        gr.Markdown(
+            "One row per variant, then where they agree (teal: all of them, red: some); through the cursor of "
+            "the views above, which the sliders and clicks move."
+        )
+        page.compare_view = gr.Image(
+            label="Comparison",
+            show_label=False,
+            format="png",
+            interactive=False,
+            buttons=["download", "fullscreen"],
+            elem_id="bs-compare-view",
+        )
+        with gr.Row():
+            page.compare_volumes = gr.Dataframe(
+                headers=["variant", "WT mL", "TC mL", "ET mL", "seconds"],
+                label="Volumes and times",
+                interactive=False,
+                elem_id="bs-compare-volumes",
+            )
+            page.compare_dice = gr.Dataframe(
+                headers=["pair", "Dice WT", "Dice TC", "Dice ET"],
+                label="Agreement between variants (Dice)",
+                interactive=False,
+                elem_id="bs-compare-dice",
+            )
 
 
 def _review_tab(page: Page) -> None:

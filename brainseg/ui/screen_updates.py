@@ -16,12 +16,15 @@ from brainseg.viz import PLANES
 
 
 def views(page: Page, shown: Screen) -> tuple[list, list]:
-    """(the three views, the three map views and the colorbar); without a run the map views are empty."""
-    pictures = [png_in_cache(shown.views[p], page.images[p].GRADIO_CACHE, p) for p in PLANES]
+    """(the three views, :attr:`Page.linked_outputs`: the three map views, the colorbar and the comparison
+    grid); without a run the map views are empty, without a comparison its grid."""
+    cache = page.images[PLANES[0]].GRADIO_CACHE
+    pictures = [png_in_cache(shown.views[p], cache, p) for p in PLANES]
+    grid = None if shown.comparison is None else png_in_cache(shown.comparison, cache, "compare")
     if shown.heat_views is None:
-        return pictures, [None, None, None, NO_HEAT]
-    heat = [png_in_cache(shown.heat_views[p], page.images[p].GRADIO_CACHE, f"heat-{p}") for p in PLANES]
-    return pictures, [*heat, shown.colorbar]
+        return pictures, [None, None, None, NO_HEAT, grid]
+    heat = [png_in_cache(shown.heat_views[p], cache, f"heat-{p}") for p in PLANES]
+    return pictures, [*heat, shown.colorbar, grid]
 
 
 def run_panel(session: Session | None, heat: str | None) -> list:
@@ -86,7 +89,7 @@ def partial(page: Page, shown: Screen | None, with_sliders: bool = False) -> lis
     """Updates of the views, map views, colorbar, (with ``with_sliders``) the three slider positions, and the
     readout; ``shown`` None (no case) changes nothing."""
     if shown is None:
-        return [gr.skip()] * (2 * len(PLANES) + 2 + (len(PLANES) if with_sliders else 0))
+        return [gr.skip()] * (2 * len(PLANES) + 3 + (len(PLANES) if with_sliders else 0))
     pictures, heat = views(page, shown)
     values = [gr.Slider(value=v) for v, _ in shown.sliders.values()] if with_sliders else []
     return [*pictures, *heat, *values, shown.readout]

@@ -30,6 +30,7 @@ from brainseg.errors import CaseFilesError
 from brainseg.io import case_summary, format_summary, load_case
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import LABEL_NAMES, SUBREGIONS
+from brainseg.ui.compare import Comparison, grid_image
 from brainseg.ui.examples import ExampleLibrary, LoadedCase, prepare
 from brainseg.ui.rano_panel import diameter_lines
 from brainseg.viz import FILL_REGIONS, PLANES, ViewOptions
@@ -72,6 +73,7 @@ class Display:
         rejected: sub-regions (NCR, ED, ET) the reviewer rejected: left out of the prediction shown.
         diameters: draw the RANO diameters of the segmentation shown on the axial view.
         rano_rule: the RANO rule measured by (a key of :data:`brainseg.metrics.rano.RULES`).
+        compare_region: the region (WT, TC, ET) of the comparison's agreement row.
     """
 
     sequence: str = DEFAULT_SEQUENCE
@@ -85,6 +87,7 @@ class Display:
     rejected: tuple[str, ...] = ()
     diameters: bool = False
     rano_rule: str = "rano2"
+    compare_region: str = "WT"
 
     def with_control(self, name: str, value: object) -> Display:
         """A copy with one control's value, as Gradio sends it, applied: ``name`` is a field, or ``accepted``
@@ -146,6 +149,7 @@ class Session:
         warnings: every warning raised while loading the case.
         run: the last segmentation of this case, or None.
         files: the uploaded files it was read from (server paths; empty for an example).
+        comparison: several variants run on this case (the Compare tab), or None.
     """
 
     loaded: LoadedCase
@@ -154,6 +158,7 @@ class Session:
     warnings: list[str] = field(default_factory=list)
     run: Run | None = None
     files: tuple[str, ...] = ()
+    comparison: Comparison | None = None
 
     def with_run(self, run: Run | None) -> Session:
         """A copy of this session holding ``run`` (the session given to a callback is never modified)."""
@@ -178,6 +183,7 @@ class Screen:
         summary: plain-text inspect summary.
         heat_views: plane -> (H, W, 3) uint8 heat-map view, or None before a segmentation.
         colorbar: HTML colorbar of the heat map shown (empty before a segmentation).
+        comparison: (H, W, 3) uint8 grid of the Compare tab through the cursor, or None before a comparison.
     """
 
     views: dict[str, np.ndarray]
@@ -189,6 +195,7 @@ class Screen:
     summary: str
     heat_views: dict[str, np.ndarray] | None = None
     colorbar: str = ""
+    comparison: np.ndarray | None = None
 
     @property
     def sliders(self) -> dict[str, tuple[int, int]]:
@@ -331,6 +338,9 @@ def screen(session: Session, cursor: Cursor, display: Display) -> Screen:
         summary=session.summary,
         heat_views=heat_views,
         colorbar=colorbar,
+        comparison=None
+        if session.comparison is None
+        else grid_image(session.loaded, session.comparison, cursor, display, display.compare_region),
     )
 
 
