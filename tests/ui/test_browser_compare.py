@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.editing.phantom import write_phantom_folder
-from tests.ui.test_browser import ARTIFACTS, TIMEOUT_MS, _wait_loaded, open_page
+from tests.ui.test_browser import ARTIFACTS, TIMEOUT_MS, _wait_loaded
+from tests.ui.test_browser_editing import open_phantom
 
 pytestmark = pytest.mark.browser
 
@@ -11,11 +11,7 @@ pytestmark = pytest.mark.browser
 def test_two_variants_are_compared_and_the_grid_follows_the_slider(browser, app_url, tmp_path):
     from playwright.sync_api import expect
 
-    paths = write_phantom_folder(tmp_path / "PH")
-    page = open_page(browser, app_url)
-    page.get_by_role("tab", name="Upload").click()
-    page.locator("#bs-case-files input[type=file]").set_input_files([str(p) for p in paths.values()])
-    expect(page.locator("#bs-title")).to_contain_text("BraTS-PH-00000-000", timeout=TIMEOUT_MS)
+    page, _paths = open_phantom(browser, app_url, tmp_path / "PH")
     page.get_by_role("tab", name="Compare").click()
     models = page.locator("#bs-compare-models")
     for box in models.locator("input[type=checkbox]").all():

@@ -60,14 +60,22 @@ def _export(page, folder):
     return labels, json.loads(found["report.json"].read_text())
 
 
-def test_brush_undo_redo_click_and_export_in_the_browser(browser, app_url, tmp_path):
+def open_phantom(browser, app_url, folder):
+    """A new page with the editing phantom (and its truth) uploaded; returns (page, role -> file)."""
     from playwright.sync_api import expect
 
-    paths = write_phantom_folder(tmp_path / "PH")
+    paths = write_phantom_folder(folder)
     page = open_page(browser, app_url)
     page.get_by_role("tab", name="Upload").click()
     page.locator("#bs-case-files input[type=file]").set_input_files([str(p) for p in paths.values()])
     expect(page.locator("#bs-title")).to_contain_text("BraTS-PH-00000-000", timeout=TIMEOUT_MS)
+    return page, paths
+
+
+def test_brush_undo_redo_click_and_export_in_the_browser(browser, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    page, _paths = open_phantom(browser, app_url, tmp_path / "PH")
     page.locator("#bs-segment").click()
     expect(page.locator("#bs-run-status")).to_contain_text("Done", timeout=TIMEOUT_MS)
     model_labels, model_report = _export(page, tmp_path / "model")

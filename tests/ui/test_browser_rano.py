@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from tests.editing.phantom import write_phantom_folder
-from tests.ui.test_browser import ARTIFACTS, TIMEOUT_MS, _slider_value, _wait_loaded, open_page
+from tests.ui.test_browser import ARTIFACTS, TIMEOUT_MS, _slider_value, _wait_loaded
+from tests.ui.test_browser_editing import open_phantom
 
 pytestmark = pytest.mark.browser
 
@@ -42,10 +43,7 @@ def test_measure_draws_the_diameters_and_gives_the_response(browser, app_url, tm
     expected = json.loads((tmp_path / "r.json").read_text())
     largest = expected["lesions"][0]
 
-    page = open_page(browser, app_url)
-    page.get_by_role("tab", name="Upload").click()
-    page.locator("#bs-case-files input[type=file]").set_input_files([str(p) for p in paths.values()])
-    expect(page.locator("#bs-title")).to_contain_text("BraTS-PH-00000-000", timeout=TIMEOUT_MS)
+    page, _paths = open_phantom(browser, app_url, tmp_path / "PH-page")
     before = _magenta(_axial_pixels(page))
     page.get_by_role("tab", name="RANO").click()
     page.locator("#bs-rano-measure").click()
