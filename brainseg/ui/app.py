@@ -37,7 +37,7 @@ import gradio as gr
 from brainseg.errors import BrainSegError
 from brainseg.inference.protocol import SegmenterFactory
 from brainseg.labels import SUBREGIONS
-from brainseg.ui import compare, editing, rano_panel, screen_updates, segmentation, viewer
+from brainseg.ui import compare, editing, rano_panel, screen_updates, segmentation, teaching, viewer
 from brainseg.ui.api import refine_uploaded, segment_files
 from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.layout import Page, build_page
@@ -104,6 +104,7 @@ def create_app(
         _wire_export(app)
         _wire_rano(app)
         _wire_compare(app)
+        _wire_teaching(app)
         _wire_api(app)
     demo.brainseg_library = library  # type: ignore[attr-defined]  # lets launch() warm the default example
     return demo
@@ -327,7 +328,7 @@ def _redraw_plot(state):
     run = state.run if state is not None else None
     if run is None or run.figure is not None:
         return gr.skip()
-    run.figure = segmentation.labels_figure(state.loaded, run.labels)
+    run.figure = segmentation.labels_figure(state.loaded, run.labels, state.visible_truth)
     return run.figure
 
 
@@ -527,6 +528,57 @@ def _wire_compare(app: _App) -> None:
         api_name="compare",
         api_visibility="private",
     )
+
+
+def _wire_teaching(app: _App) -> None:
+    """Start a drawing (the truth hidden), score it (the truth shown with the difference), the quiz, export."""
+    page = app.page
+    where = [page.session, page.display, *page.cursor_inputs]
+    views = [*page.view_outputs, *page.linked_outputs, *page.slider_outputs, page.readout]
+    outputs = [page.session, page.display, page.title, page.overlay, *views, *page.run_outputs, page.teach_scores]
+
+    def shown(new_state, shown_as, cursor, message):
+        screen = viewer.screen(new_state, cursor, shown_as)
+        return [
+            new_state,
+            shown_as,
+            screen.title,
+            screen_updates.overlay_radio(new_state, shown_as),
+            *screen_updates.partial(page, screen, with_sliders=True),
+            *screen_updates.run_panel(new_state, None),
+            message,
+        ]
+
+    @user_errors("Cannot start a drawing")
+    def on_start(state, shown_as, x, y, z):
+        new_state = teaching.start_drawing(state)
+        shown_as = dataclasses.replace(shown_as, overlay="prediction", rejected=())
+        message = "Drawing started: the truth is hidden. Draw with *Correct the segmentation*, then score it."
+        return shown(new_state, shown_as, (x, y, z), message)
+
+    @user_errors("Cannot score")
+    def on_score(state, shown_as, x, y, z):
+        new_state, record = teaching.score(state)
+        shown_as = dataclasses.replace(shown_as, overlay="difference", difference_region="WT", rejected=())
+        return shown(new_state, shown_as, (x, y, z), teaching.score_markdown(record))
+
+    @user_errors("Cannot check")
+    def on_check(state, x, y, z, question):
+        return teaching.check_click(state, viewer.clamp((x, y, z), state.shape), question)
+
+    @user_errors("Cannot export the drawing")
+    def on_export_drawing(state):
+        record = None
+        if state is not None and state.teaching is not None and not state.teaching.hidden:
+            record = teaching.score(state)[1]  # scored already: the export carries the scores
+        out_dir = Path(page.teach_files.GRADIO_CACHE) / "drawings" / uuid.uuid4().hex
+        return [str(path) for path in teaching.export_drawing(state, record, out_dir)]
+
+    serial = {"concurrency_id": "edit", "concurrency_limit": 1, "api_visibility": "private"}
+    page.teach_start.click(on_start, where, outputs, **serial)
+    page.teach_score.click(on_score, where, outputs, **serial)
+    page.quiz_check.click(on_check, [page.session, *page.cursor_inputs, page.quiz], [page.quiz_answer], **serial)
+    page.teach_export.click(on_export_drawing, [page.session], [page.teach_files], **serial)
 
 
 def _wire_api(app: _App) -> None:

@@ -115,7 +115,7 @@ def edit_at(
     status = _status(edit, history.voxel_ml)
     if edit.changed == 0:
         return session, None, f"{status}: nothing changed"
-    new_run = run.with_history(history.apply(edit), case.truth, case.spacing)
+    new_run = run.with_history(history.apply(edit), session.visible_truth, case.spacing)
     return session.with_run(new_run), None, status
 
 
@@ -135,7 +135,7 @@ def step(session: Session | None, action: str) -> Session:
     moved = {"undo": history.undo, "redo": history.redo, "reset": history.reset}[action]()
     if moved is history:
         return session
-    return session.with_run(run.with_history(moved, case.truth, case.spacing))
+    return session.with_run(run.with_history(moved, session.visible_truth, case.spacing))
 
 
 def history_markdown(session: Session | None, status: str = "") -> str:

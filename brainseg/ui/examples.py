@@ -26,6 +26,25 @@ BUNDLED_EXAMPLES = REPO / "assets" / "examples"
 """Synthetic cases shipped with the repository, one folder each."""
 REAL_EXAMPLES = REPO.parent / "shared" / "data" / "real"
 """Real cases next to a development checkout (absent in a user's clone)."""
+REAL_TRUTH_EXAMPLES = REPO.parent / "shared" / "data" / "real-train"
+"""Real BraTS cases with expert truth next to a development checkout, for teaching (absent in a user's clone)."""
+BRATS_SOURCES = {
+    "2013": "BRATS 2013 clinical case",
+    "CBICA": "UPenn (CBICA) glioblastoma",
+    "TCIA01": "TCGA-GBM glioblastoma",
+    "TCIA02": "TCGA-GBM glioblastoma",
+    "TCIA03": "TCGA-GBM glioblastoma",
+    "TCIA04": "TCGA-GBM glioblastoma",
+    "TCIA05": "TCGA-GBM glioblastoma",
+    "TCIA06": "TCGA-GBM glioblastoma",
+    "TCIA08": "TCGA-GBM glioblastoma",
+    "TCIA09": "TCGA-LGG lower-grade glioma",
+    "TCIA10": "TCGA-LGG lower-grade glioma",
+    "TCIA12": "TCGA-LGG lower-grade glioma",
+    "TCIA13": "TCGA-LGG lower-grade glioma",
+}
+"""BraTS 2017-2020 case-name prefix (after ``Brats1X_``) -> where the scan comes from."""
+SYNTHETIC_CATALOGUE = BUNDLED_EXAMPLES / "synth_cases.json"
 
 
 @dataclass(frozen=True)
@@ -37,23 +56,42 @@ class Example:
         path: the case folder.
         kind: ``bundled`` (synthetic, in the repository) or ``real``.
         has_truth: a file in the folder is named like a segmentation.
+        description: a few words on the case (its source or its synthetic lesion), or ''.
     """
 
     name: str
     path: Path
     kind: str
     has_truth: bool
+    description: str = ""
 
     @classmethod
     def from_folder(cls, folder: Path, kind: str = "bundled") -> Example:
         """The example held in ``folder``, named after it."""
-        return cls(folder.name, folder, kind, _has_truth(folder))
+        return cls(folder.name, folder, kind, _has_truth(folder), describe(folder.name, kind))
 
     @property
     def label(self) -> str:
         """One line for the example list, e.g. ``BraTS-GLI-00001-000 (real MRI, no truth)``."""
         kind = "synthetic" if self.kind == "bundled" else "real MRI"
-        return f"{self.name} ({kind}, {'with truth' if self.has_truth else 'no truth'})"
+        described = f" · {self.description}" if self.description else ""
+        return f"{self.name} ({kind}, {'with truth' if self.has_truth else 'no truth'}){described}"
+
+
+def describe(name: str, kind: str) -> str:
+    """A few words on a case: the BraTS source its name says, or the bundled synthetic case's lesion and volume."""
+    parts = name.split("_")
+    if len(parts) > 2 and parts[0].lower().startswith("brats1") and parts[1] in BRATS_SOURCES:
+        return BRATS_SOURCES[parts[1]]
+    if kind == "bundled" and SYNTHETIC_CATALOGUE.is_file():
+        import json
+
+        for entry in json.loads(SYNTHETIC_CATALOGUE.read_text()):
+            if entry.get("case_id") == name:
+                volume = entry.get("tumor_volume_ml", {}).get("WT")
+                lesion = entry.get("lesion", "glioma")
+                return f"{lesion}, WT {volume:.0f} mL" if volume is not None else str(lesion)
+    return ""
 
 
 def _has_truth(folder: Path) -> bool:
@@ -64,12 +102,12 @@ def find_examples(roots: Iterable[tuple[Path, str]] | None = None) -> list[Examp
     """Every case folder directly under the given roots, bundled ones first, each root sorted by name.
 
     Args:
-        roots: (folder, kind) pairs; default: :data:`BUNDLED_EXAMPLES` as ``bundled`` and
-            :data:`REAL_EXAMPLES` as ``real``. Missing roots are skipped; so are hidden folders and a
-            name already taken by an earlier root.
+        roots: (folder, kind) pairs; default: :data:`BUNDLED_EXAMPLES` as ``bundled``, then
+            :data:`REAL_EXAMPLES` and :data:`REAL_TRUTH_EXAMPLES` as ``real``. Missing roots are skipped;
+            so are hidden folders and a name already taken by an earlier root.
     """
     if roots is None:
-        roots = ((BUNDLED_EXAMPLES, "bundled"), (REAL_EXAMPLES, "real"))
+        roots = ((BUNDLED_EXAMPLES, "bundled"), (REAL_EXAMPLES, "real"), (REAL_TRUTH_EXAMPLES, "real"))
     examples: dict[str, Example] = {}
     for root, kind in roots:
         if not root.is_dir():

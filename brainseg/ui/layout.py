@@ -12,7 +12,7 @@ import gradio as gr
 
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import CONVENTIONS, EVALUATION_REGIONS, REGIONS, SUBREGIONS
-from brainseg.ui import editing, rano_panel, segmentation, viewer
+from brainseg.ui import editing, rano_panel, segmentation, teaching, viewer
 from brainseg.ui.examples import ExampleLibrary
 from brainseg.ui.model_menu import ModelChoice, choice_markdown
 from brainseg.ui.review import EXPORT_CONVENTIONS
@@ -174,6 +174,7 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
         _scores_tab(page)
         _rano_tab(page)
         _compare_tab(page, choices)
+        _teaching_tab(page)
         _review_tab(page)
         _case_tab(page)
     _api_components(page)
@@ -437,6 +438,40 @@ def _compare_tab(page: Page, choices: dict[str, ModelChoice]) -> None:
                 interactive=False,
                 elem_id="bs-compare-dice",
             )
+
+
+def _teaching_tab(page: Page) -> None:
+    """Hide the truth, draw (with the correction tools) or answer a question by clicking, then be scored."""
+    with gr.Tab("Teaching", elem_id="bs-tab-teaching"):
+        gr.Markdown(
+            "For a case with a truth: **Start drawing** hides the truth and gives you an empty segmentation; draw "
+            "NCR, ED and ET with the tools of *Correct the segmentation* (brush, eraser, clicks, box, undo), then "
+            "**Score my drawing**: Dice, HD95 and the BraTS lesion-wise scores per region, the difference in the "
+            "views, and what each region looks like in this case. A model's result on screen is kept to score "
+            "your drawing against it too. Your drawing stays in this browser tab."
+        )
+        with gr.Row():
+            page.teach_start = gr.Button("Start drawing (hide the truth)", elem_id="bs-teach-start")
+            page.teach_score = gr.Button("Score my drawing", variant="primary", elem_id="bs-teach-score")
+            page.teach_export = gr.Button("Export my drawing", elem_id="bs-teach-export")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=260):
+                page.quiz = gr.Radio(
+                    list(teaching.QUESTIONS),
+                    value=next(iter(teaching.QUESTIONS)),
+                    label="Quiz: move the cursor there (click a view), then check",
+                    elem_id="bs-quiz",
+                )
+                page.quiz_check = gr.Button("Check the voxel under the cursor", size="sm", elem_id="bs-quiz-check")
+                page.quiz_answer = gr.Markdown("", elem_id="bs-quiz-answer")
+            with gr.Column(scale=3):
+                page.teach_scores = gr.Markdown("", elem_id="bs-teach-scores")
+                page.teach_files = gr.File(
+                    label="Your drawing: segmentation (input grid) and report.json with its scores",
+                    file_count="multiple",
+                    interactive=False,
+                    elem_id="bs-teach-files",
+                )
 
 
 def _review_tab(page: Page) -> None:

@@ -206,12 +206,14 @@ def heat_volumes(result: Any, brain: np.ndarray | None = None, prompted: bool = 
     return maps
 
 
-def labels_figure(loaded_case: Any, labels: np.ndarray) -> Any:
-    """The plotly 3D view of ``labels`` ((X, Y, Z) internal, canonical) in ``loaded_case``'s brain, with its truth."""
+def labels_figure(loaded_case: Any, labels: np.ndarray, truth: np.ndarray | str | None = "case") -> Any:
+    """The plotly 3D view of ``labels`` ((X, Y, Z) internal, canonical) in ``loaded_case``'s brain, with a truth:
+    the case's (``"case"``), the one given, or none (None, e.g. while the Teaching tab hides it)."""
     from brainseg.viz.surface import segmentation_figure
 
     case = loaded_case.case
-    return segmentation_figure(labels, case.spacing, brain=loaded_case.brain, truth=case.truth)
+    shown = case.truth if isinstance(truth, str) else truth
+    return segmentation_figure(labels, case.spacing, brain=loaded_case.brain, truth=shown)
 
 
 def run_segmentation(

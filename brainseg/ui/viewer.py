@@ -33,6 +33,7 @@ from brainseg.labels import LABEL_NAMES, SUBREGIONS
 from brainseg.ui.compare import Comparison, grid_image
 from brainseg.ui.examples import ExampleLibrary, LoadedCase, prepare
 from brainseg.ui.rano_panel import diameter_lines
+from brainseg.ui.teaching import Teaching
 from brainseg.viz import FILL_REGIONS, PLANES, ViewOptions
 from brainseg.viz.heatmap import colorbar_html
 from brainseg.viz.overlay import DIFFERENCE_COLORS, DIFFERENCE_NAMES
@@ -150,6 +151,7 @@ class Session:
         run: the last segmentation of this case, or None.
         files: the uploaded files it was read from (server paths; empty for an example).
         comparison: several variants run on this case (the Compare tab), or None.
+        teaching: the Teaching tab's state (a hidden truth, the model's run set aside), or None.
     """
 
     loaded: LoadedCase
@@ -159,6 +161,12 @@ class Session:
     run: Run | None = None
     files: tuple[str, ...] = ()
     comparison: Comparison | None = None
+    teaching: Teaching | None = None
+
+    @property
+    def visible_truth(self) -> np.ndarray | None:
+        """The case's truth, or None while the Teaching tab hides it (nothing on the page may show it then)."""
+        return None if self.teaching is not None and self.teaching.hidden else self.loaded.case.truth
 
     def with_run(self, run: Run | None) -> Session:
         """A copy of this session holding ``run`` (the session given to a callback is never modified)."""
@@ -260,7 +268,7 @@ def start_cursor(loaded: LoadedCase) -> Cursor:
 
 def overlay_mode(session: Session, display: Display) -> str:
     """The overlay actually drawn: ``display.overlay`` when the data for it exist, else what does."""
-    has_pred, has_truth = session.run is not None, session.loaded.case.truth is not None
+    has_pred, has_truth = session.run is not None, session.visible_truth is not None
     if not has_pred:
         return "truth" if has_truth else "none"
     if not has_truth:
@@ -271,7 +279,7 @@ def overlay_mode(session: Session, display: Display) -> str:
 def overlay_choices(session: Session) -> list[str]:
     """The overlay modes the case can draw now (the Overlay radio offers these only): the truth before a run,
     the prediction without a truth, all of them with both."""
-    has_pred, has_truth = session.run is not None, session.loaded.case.truth is not None
+    has_pred, has_truth = session.run is not None, session.visible_truth is not None
     if has_pred and has_truth:
         return list(OVERLAYS)
     return ["prediction"] * has_pred + ["truth"] * has_truth
@@ -300,7 +308,7 @@ def run_cursor(session: Session, cursor: Cursor) -> Cursor:
 
 def overlay_layers(session: Session, display: Display) -> tuple[ViewOptions, dict]:
     """The view options and label layers (``labels``, ``outline_labels``, ``difference``) of the overlay drawn."""
-    run, truth, options = session.run, session.loaded.case.truth, display.options
+    run, truth, options = session.run, session.visible_truth, display.options
     mode = overlay_mode(session, display)
     if mode == "none":
         return dataclasses.replace(options, fill=(), outline=()), {"labels": None}
@@ -372,7 +380,13 @@ def clamp(cursor: Sequence[float], shape: tuple[int, int, int]) -> Cursor:
 def _title(session: Session) -> str:
     case = session.loaded.case
     x, y, z = case.shape
-    truth = "truth overlay" if case.truth is not None else "no truth"
+    truth = (
+        "no truth"
+        if case.truth is None
+        else "truth hidden (teaching)"
+        if session.visible_truth is None
+        else "truth overlay"
+    )
     count = len(session.warnings)
     warned = f" · ⚠ {count} warning{'s' if count > 1 else ''} (see Case details)" if count else ""
     return f"### {case.name}\n{session.origin} · {x} x {y} x {z} voxels · {truth}{warned}"

@@ -81,7 +81,7 @@ def test_brush_undo_redo_click_and_export_in_the_browser(browser, app_url, tmp_p
     model_labels, model_report = _export(page, tmp_path / "model")
     assert model_report["segmentation_is"] == "model" and model_report["corrections"]["edits"] == []
 
-    page.get_by_text("Correct the segmentation").click()
+    page.get_by_role("button", name="✎ Correct the segmentation").click()
     page.locator("#bs-edit-tool").get_by_label("brush", exact=True).check()
     page.locator("#bs-edit-label").get_by_label("ET", exact=True).check()
     _history_after(page, "model + 1 edit", "axial", 0.25, 0.5)  # healthy brain left of the tumor
