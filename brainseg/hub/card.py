@@ -11,9 +11,10 @@ INTENDED_USE = "Research and teaching only. Not for clinical use: not a medical 
 def model_card(config: dict[str, Any]) -> str:
     """A model card from a checkpoint's ``config.json`` content (variant, size, data contract, metadata).
 
-    The ``brainseg`` block may carry ``training`` (data, recipe, steps, hardware, time), ``metrics``
-    (e.g. validation Dice per region) and ``notes`` (known limitations, one line each); whatever is absent
-    is stated as not recorded.
+    The ``brainseg`` block may carry ``training`` (data, recipe, steps, hardware, time), ``postprocessing``
+    (the checkpoint's own thresholds), ``metrics`` (e.g. validation Dice per region) and ``notes`` (known
+    limitations, one line each); whatever is absent is stated as not recorded (or, for the post-processing,
+    as BrainSeg's defaults).
     """
     meta = config.get("brainseg", {})
     training = meta.get("training")
@@ -41,6 +42,9 @@ def model_card(config: dict[str, Any]) -> str:
         "## Training",
         ("```json\n" + json.dumps(training, indent=2) + "\n```") if training else "Not recorded (untrained weights).",
         "",
+        "## Post-processing",
+        _postprocessing_text(meta.get("postprocessing")),
+        "",
         "## Metrics",
         ("```json\n" + json.dumps(metrics, indent=2) + "\n```") if metrics else "Not recorded.",
         "",
@@ -52,3 +56,18 @@ def model_card(config: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _postprocessing_text(chosen: dict[str, Any] | None) -> str:
+    """The card's line on the thresholds the Segmenter applies with this checkpoint."""
+    if not chosen:
+        return (
+            "BrainSeg's defaults (brainseg.inference.postprocess): tumor components under 5% of the largest removed, "
+            "an enhancing tumor under 0.5 mL in all relabelled necrosis."
+        )
+    fraction, enhancing = chosen["min_component_fraction"], chosen["min_enhancing_ml"]
+    relabel = (
+        f"an enhancing tumor under {enhancing:g} mL in all relabelled necrosis" if enhancing else "no small-ET relabel"
+    )
+    text = f"Tumor components under {fraction:.0%} of the largest removed; {relabel}."
+    return text + (f" Chosen by {chosen['chosen_by']}." if chosen.get("chosen_by") else "")

@@ -294,18 +294,32 @@ def response(baseline: Measurement, follow_up: Measurement) -> dict[str, Any]:
     }
 
 
-def format_measurement(measurement: Measurement) -> str:
-    """Markdown: one row per lesion (largest product first), then the SPD and volumes."""
+TABLE_ROWS = 8
+"""Lesion rows :func:`format_measurement` lists; the rest (never targets) are summed up in one line."""
+
+
+def format_measurement(measurement: Measurement, rows: int = TABLE_ROWS) -> str:
+    """Markdown: one row per lesion (largest product first; after ``rows`` of them the others are counted
+    in one line, with their total volume), then the SPD and volumes."""
     lines = [
         "| # | slice | longest mm | perpendicular mm | product mm² | measurable | target | TC mL |",
         "|" + "---|" * 8,
     ]
-    for number, lesion in enumerate(measurement.lesions, start=1):
+    shown = measurement.lesions[: max(rows, len(measurement.targets))]
+    for number, lesion in enumerate(shown, start=1):
         lines.append(
             f"| {number} | {lesion.slice} | {lesion.longest_mm:.1f} | {lesion.perpendicular_mm:.1f} | "
             f"{lesion.product_mm2:.0f} | {'yes' if lesion.measurable else 'no'} | {'yes' if lesion.target else ''} | "
             f"{lesion.volume_ml:.2f} |"
         )
+    rest = measurement.lesions[len(shown) :]
+    if rest:
+        measurable = sum(lesion.measurable for lesion in rest)
+        lines += [
+            "",
+            f"{len(rest)} more lesion(s), {measurable} of them measurable, {sum(le.volume_ml for le in rest):.2f} mL "
+            "in all (every lesion is in the JSON)",
+        ]
     rule = measurement.rule
     volumes = ", ".join(f"{region} {value:.1f} mL" for region, value in measurement.volumes_ml.items())
     lines += [

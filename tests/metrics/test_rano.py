@@ -164,3 +164,16 @@ def test_cli_measures_on_the_true_axial_plane_whatever_the_file_axis_order(tmp_p
     assert "bidimensional: stable disease" in follow.stdout and "+0.0%" in follow.stdout
     missing = subprocess.run([*command[:-1], str(tmp_path / "nope.nii.gz")], capture_output=True, text=True)
     assert missing.returncode == 2 and missing.stderr.startswith("error:") and "nope.nii.gz" in missing.stderr
+
+
+def test_the_table_lists_the_largest_lesions_and_counts_the_rest():
+    labels = np.zeros((100, 100, 12), dtype=np.uint8)
+    labels[ellipse(labels.shape, (1, 1, 1), (50, 50), (20, 15), z_range=(4, 8))] = ET
+    for i in range(10):  # ten one-voxel specks far from it and from each other
+        labels[5 + 9 * i, 5, 2] = ET
+    measurement = measure(labels, (1.0, 1.0, 1.0))
+    from brainseg.metrics.rano import format_measurement
+
+    text = format_measurement(measurement, rows=3)
+    assert text.count("\n| ") == 3 and "8 more lesion(s), 0 of them measurable, 0.01 mL in all" in text
+    assert len(measurement.as_dict()["lesions"]) == 11
