@@ -177,3 +177,34 @@ def test_the_table_lists_the_largest_lesions_and_counts_the_rest():
     text = format_measurement(measurement, rows=3)
     assert text.count("\n| ") == 3 and "8 more lesion(s), 0 of them measurable, 0.01 mL in all" in text
     assert len(measurement.as_dict()["lesions"]) == 11
+
+
+REAL_TRAIN = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-train"
+
+
+@pytest.mark.skipif(not REAL_TRAIN.is_dir(), reason=f"{REAL_TRAIN} is absent")
+@pytest.mark.parametrize("name", ["Brats18_CBICA_ABM_1", "Brats18_TCIA02_135_1"])
+def test_real_truths_measure_as_the_brute_force_does_on_the_measured_slice(name):
+    from scipy import ndimage
+
+    from brainseg.io import load_case
+
+    case = load_case(REAL_TRAIN / name)
+    (lesion, *_rest) = measure(case.truth, case.spacing).lesions
+    core = np.isin(case.truth, (NCR, ET))
+    components, _ = ndimage.label(core, structure=np.ones((3, 3, 3), bool))
+    x, y = (round(v) for v in lesion.longest_ends[0])
+    section = components[:, :, lesion.slice] == components[x, y, lesion.slice]
+    pieces, _ = ndimage.label(section, structure=np.ones((3, 3), bool))
+    largest = pieces == np.argmax(np.bincount(pieces.ravel())[1:]) + 1
+    longest, width = brute_force(largest, case.spacing)
+    assert lesion.longest_mm == pytest.approx(longest) and lesion.perpendicular_mm == pytest.approx(width)
+    # No other axial slice of the lesion has a longer diameter (brute force on each slice's largest piece).
+    mask = components == components[x, y, lesion.slice]
+    for z in np.flatnonzero(mask.any(axis=(0, 1)))[::4]:
+        pieces, count = ndimage.label(mask[:, :, z], structure=np.ones((3, 3), bool))
+        piece = pieces == np.argmax(np.bincount(pieces.ravel())[1:]) + 1 if count > 1 else mask[:, :, z]
+        points = np.argwhere(piece) * np.asarray(case.spacing[:2])
+        if 1 < len(points) < 1500:  # (a larger piece's pairs would take long; the slices sampled suffice)
+            farthest = np.max(np.linalg.norm(points[:, None] - points[None], axis=-1))
+            assert farthest <= lesion.longest_mm + 1e-9
