@@ -153,6 +153,7 @@ class EditHistory:
         applied: how many of ``edits`` are in effect.
         settled: records of edits older than :data:`MAX_UNDO` steps: in effect, no longer undoable.
         voxel_ml: volume of one voxel in mL.
+        origin: what the starting labels are, for :meth:`summary` (``model``; ``blank`` for a drawing).
     """
 
     model: np.ndarray
@@ -161,13 +162,14 @@ class EditHistory:
     applied: int = 0
     settled: tuple[dict[str, Any], ...] = ()
     voxel_ml: float = 0.001
+    origin: str = "model"
 
     @classmethod
-    def start(cls, model: np.ndarray, spacing: tuple[float, float, float]) -> EditHistory:
+    def start(cls, model: np.ndarray, spacing: tuple[float, float, float], origin: str = "model") -> EditHistory:
         """A history with no edits on ``model`` ((X, Y, Z) internal labels, voxels of ``spacing`` mm)."""
         frozen = np.array(model, dtype=np.uint8)
         frozen.setflags(write=False)
-        return cls(frozen, frozen, voxel_ml=float(np.prod(spacing)) / 1000.0)
+        return cls(frozen, frozen, voxel_ml=float(np.prod(spacing)) / 1000.0, origin=origin)
 
     @property
     def count(self) -> int:
@@ -223,7 +225,7 @@ class EditHistory:
         return [*self.settled, *(e.record(self.voxel_ml) for e in self.edits[: self.applied])]
 
     def summary(self) -> str:
-        """``model`` or ``model + N edits`` (what the labels are)."""
+        """``model`` or ``model + N edits`` (what the labels are; ``blank`` instead of ``model`` for a drawing)."""
         if self.count == 0:
-            return "model"
-        return f"model + {self.count} edit{'s' if self.count != 1 else ''}"
+            return self.origin
+        return f"{self.origin} + {self.count} edit{'s' if self.count != 1 else ''}"

@@ -140,7 +140,9 @@ class Run:
 
     def edit_history(self, spacing: tuple[float, float, float]) -> EditHistory:
         """The history to make the next correction on (an empty one on the model's labels before the first)."""
-        return self.history if self.history is not None else EditHistory.start(self.model_labels, spacing)
+        if self.history is not None:
+            return self.history
+        return EditHistory.start(self.model_labels, spacing, origin="blank" if self.source == DRAWING else "model")
 
     def with_history(self, history: EditHistory, truth: np.ndarray | None, spacing: tuple[float, float, float]) -> Run:
         """A copy of this run showing ``history``'s labels, scored again against ``truth`` (None: no truth); its
@@ -174,6 +176,10 @@ class Run:
         while len(self._cache) >= keep:
             oldest = next(k for k in self._cache if k != "target")  # the model's labels stay
             self._cache.pop(oldest)
+
+
+DRAWING = "student drawing"
+"""The source (and model name) of a run that is a student's drawing (:mod:`brainseg.ui.teaching`)."""
 
 
 def heat_volumes(result: Any, brain: np.ndarray | None = None, prompted: bool = False) -> dict[str, HeatVolume]:

@@ -27,9 +27,9 @@ from brainseg.io.naming import SEQUENCES
 from brainseg.labels import EVALUATION_REGIONS, LABEL_NAMES, SUBREGIONS, region_mask
 from brainseg.metrics import evaluate
 from brainseg.metrics.overlap import confusion_counts, dice
-from brainseg.ui.segmentation import Run
+from brainseg.ui.segmentation import DRAWING, Run
 
-STUDENT = "student drawing"
+STUDENT = DRAWING
 QUESTIONS = {
     "Click the enhancing rim (ET)": "ET",
     "Click the necrotic core (NCR)": "NCR",
@@ -204,7 +204,6 @@ def export_drawing(session, record: dict[str, Any] | None, out_dir: Path, labels
     if record is not None:
         scores = {"truth": {k: record["truth"][k] for k in ("regions", "lesionwise")}}
         scores |= {k: record[k] for k in ("model", "model_vs_truth", "explanations")}
-    drawn_as = session.run.edit_history(case.spacing).summary().replace("model", "blank", 1)
-    report["teaching"] = {"drawing": drawn_as, "scores": scores}
+    report["teaching"] = {"drawing": session.run.edit_history(case.spacing).summary(), "scores": scores}
     report_path.write_text(json.dumps(report, indent=2) + "\n")
     return [segmentation, report_path]

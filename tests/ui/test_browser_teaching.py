@@ -24,7 +24,7 @@ def test_draw_with_the_truth_hidden_then_score(browser, app_url, tmp_path):
     page.get_by_role("button", name="✎ Correct the segmentation").click()
     page.locator("#bs-edit-tool").get_by_label("brush", exact=True).check()
     page.locator("#bs-edit-label").get_by_label("ET", exact=True).check()
-    _history_after(page, "model + 1 edit", "axial", 0.5, 0.5)  # the tumor's centre
+    _history_after(page, "blank + 1 edit", "axial", 0.5, 0.5)  # the tumor's centre
     page.get_by_role("tab", name="Teaching").click()
     page.locator("#bs-teach-score").click()
     scores = page.locator("#bs-teach-scores")
