@@ -172,11 +172,13 @@ def build_page(library: ExampleLibrary, choices: dict[str, ModelChoice], default
         with gr.Tab("3D", elem_id="bs-tab-3d"):
             page.plot = gr.Plot(label="Predicted regions in 3D", show_label=False, elem_id="bs-plot")
         _scores_tab(page)
+        _review_tab(page)
+        _case_tab(page)
+    # The tools that measure, compare and teach: a second row of tabs, so that each row's labels fit at 800 px.
+    with gr.Tabs(elem_id="bs-tool-tabs"):
         _rano_tab(page)
         _compare_tab(page, choices)
         _teaching_tab(page)
-        _review_tab(page)
-        _case_tab(page)
     _api_components(page)
     return page
 

@@ -122,7 +122,7 @@ def test_an_800_px_window_shows_the_views_maps_and_tabs(browser, app_url):
     expect(page.locator("#bs-sidebar")).not_to_have_class(re.compile(r"\bopen\b"))  # closed, not over the page
     tops = [page.locator(f"#bs-view-{p}").bounding_box()["y"] for p in ("axial", "coronal", "sagittal")]
     assert max(tops) - min(tops) < 2  # one row
-    for name in ("Attention maps", "3D", "Scores", "Review & export", "Case details"):
+    for name in ("Attention maps", "3D", "Scores", "Review & export", "Case details", "RANO", "Compare", "Teaching"):
         expect(page.get_by_role("tab", name=name)).to_be_visible()  # none hidden behind a "..." menu
     if find_examples():
         page.get_by_role("tab", name="Attention maps").click()

@@ -16,7 +16,7 @@ from tests.casefiles import LPS_AFFINE, write_case
 
 LOAD_OUTPUTS = (
     "example axial coronal sagittal z y x title readout warnings summary heat_axial heat_coronal heat_sagittal "
-    "colorbar heatmap plot run_info metrics lesions exported edit_history overlay"
+    "colorbar compare heatmap plot run_info metrics lesions exported edit_history rano overlay"
 ).split()
 UPLOAD_OUTPUTS = (*LOAD_OUTPUTS, "load_status")  # and what each file was read as
 
@@ -85,8 +85,8 @@ def test_bad_upload_is_the_cli_line_and_the_case_stays(client, tmp_path, capsys)
     assert cli_line.startswith("error: no-flair.zip: missing FLAIR")
     assert f"error: {caught.value}" == cli_line
     # The session still holds the uploaded case: moving a slider renders it.
-    axial, _, _, heat, _, _, _, readout = client.predict(5, 6, 2, api_name="/move_axial")
-    assert heat is None
+    axial, _, _, heat, _, _, _, compare, readout = client.predict(5, 6, 2, api_name="/move_axial")
+    assert heat is None and compare is None  # no segmentation, no comparison yet
     assert _image(axial).shape == (480, 480, 3)
     assert readout.startswith("voxel x 5, y 6, z 2")
 
