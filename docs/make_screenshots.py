@@ -76,6 +76,7 @@ def show_teaching(page, prompt: str, expect) -> None:
     expect(page.locator("#bs-teach-scores")).to_contain_text("the truth is hidden", timeout=60_000)
     page.get_by_role("button", name="✎ Correct the segmentation").click()
     page.locator("#bs-edit-tool").get_by_label("click +", exact=True).check()
+    page.locator("#bs-view-axial img").scroll_into_view_if_needed()
     box = page.locator("#bs-view-axial img").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # "this is tumor": the cursor
     expect(page.locator("#bs-edit-history")).to_contain_text("1 edit", timeout=60_000)

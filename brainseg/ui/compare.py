@@ -23,12 +23,14 @@ from brainseg.metrics.volume import volume_ml
 from brainseg.ui.model_menu import ModelChoice
 from brainseg.ui.segmentation import SegmenterFactory
 from brainseg.viz import PLANES, ViewOptions
-from brainseg.viz.overlay import AGREE, FALSE_POSITIVE
+from brainseg.viz.overlay import AGREE, DIFFERENCE_COLORS
 
 ROW_HEIGHT = 200
 """Pixel height of one row of the comparison grid (each view scaled to it)."""
 ALL_AGREE, SOME_AGREE = 1, 2
 """Agreement-map codes: every variant calls the voxel the region / some but not all do."""
+TEAL = DIFFERENCE_COLORS[AGREE]
+"""Where every variant agrees (the difference overlay's agreement colour)."""
 LABEL_BAR = 22
 """Height (pixels) of each row's caption."""
 
@@ -96,28 +98,32 @@ def agreement_codes(comparison: Comparison, region: str) -> np.ndarray:
 
 def grid_image(loaded_case, comparison: Comparison, cursor: tuple[int, int, int], display, region: str) -> np.ndarray:
     """(H, W, 3) uint8: a row of axial, coronal and sagittal views per member (its labels filled), then the
-    agreement row for ``region`` (teal: every member calls the voxel the region; red: some do), all through
-    ``cursor`` on the display's sequence."""
+    agreement row for ``region`` (coloured by how many members call the voxel the region, :func:`count_colors`),
+    all through ``cursor`` on the display's sequence."""
     renderer = loaded_case.renderer
     options = ViewOptions(fill=display.fill, outline=(), opacity=display.opacity, crosshair=display.crosshair)
     rows = []
     for name, labels, seconds in zip(comparison.members, comparison.labels, comparison.seconds, strict=True):
         views = renderer.render_all(cursor, display.sequence, options, labels)
         rows.append(_row([views[p] for p in PLANES], f"{name} ({seconds:.1f} s)"))
-    codes = agreement_codes(comparison, region)
+    count = comparison.fusion.agreement[EVALUATION_REGIONS.index(region)]
+    members = len(comparison.members)
     plain = ViewOptions(fill=(), outline=(), crosshair=display.crosshair)
-    views = renderer.render_all(cursor, display.sequence, plain, None, difference=_as_difference(codes))
-    caption = f"agreement on {region}: teal all {len(comparison.members)} variants, red some"
+    views = renderer.render_all(
+        cursor, display.sequence, plain, None, difference=count, difference_colors=count_colors(members)
+    )
+    caption = f"agreement on {region}: teal all {members} variants; red {members - 1} ... yellow 1"
     rows.append(_row([views[p] for p in PLANES], caption))
     return np.concatenate(rows, axis=0)
 
 
-def _as_difference(codes: np.ndarray) -> np.ndarray:
-    """Agreement codes in the difference layer's codes (its colours: teal where all agree, red where not)."""
-    out = np.zeros_like(codes)
-    out[codes == ALL_AGREE] = AGREE
-    out[codes == SOME_AGREE] = FALSE_POSITIVE
-    return out
+def count_colors(members: int) -> dict[int, tuple[int, int, int]]:
+    """How many variants call a voxel the region -> colour: teal for all, red (all but one) to yellow (one)."""
+    colors = {members: TEAL}
+    for k in range(1, members):
+        share = (k - 1) / max(members - 2, 1)  # 0 for one variant, 1 for all but one
+        colors[k] = (255, round(230 * (1 - share)), 40)
+    return colors
 
 
 def _row(views: list[np.ndarray], caption: str) -> np.ndarray:

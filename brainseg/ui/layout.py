@@ -416,8 +416,8 @@ def _compare_tab(page: Page, choices: dict[str, ModelChoice]) -> None:
             )
             page.compare_button = gr.Button("Run and compare", variant="primary", scale=1, elem_id="bs-compare")
         gr.Markdown(
-            "One row per variant, then where they agree (teal: all of them, red: some); through the cursor of "
-            "the views above, which the sliders and clicks move."
+            "One row per variant, then how many of them call each voxel the region (teal: all; red: all but one, "
+            "to yellow: one); through the cursor of the views above, which the sliders and clicks move."
         )
         page.compare_view = gr.Image(
             label="Comparison",

@@ -69,6 +69,7 @@ class ViewLayers(TypedDict, total=False):
     difference: np.ndarray | None
     heat: HeatVolume | None
     lines: tuple[AxialLine, ...]
+    difference_colors: dict[int, tuple[int, int, int]] | None
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def render_view(
     difference: np.ndarray | None = None,
     heat: HeatVolume | None = None,
     lines: tuple[AxialLine, ...] = (),
+    difference_colors: dict[int, tuple[int, int, int]] | None = None,
 ) -> np.ndarray:
     """One display image of ``plane`` through ``cursor``.
 
@@ -201,6 +203,8 @@ def render_view(
         heat: a continuous map blended over the grey image first (attention, uncertainty).
         lines: measurement lines; those on the axial slice shown are drawn on the axial view (with a dark
             edge, so that they show on any overlay colour).
+        difference_colors: code -> RGB for ``difference`` instead of
+            :data:`~brainseg.viz.overlay.DIFFERENCE_COLORS` (e.g. how many variants agree).
 
     Returns:
         (H, W, 3) uint8 RGB, values 0..255, square pixels in mm.
@@ -237,11 +241,12 @@ def render_view(
     if heat is not None:
         rgb = lookup(heat_table(HEAT_OPACITY), cut(heat.levels), grey)  # (H, W, 3)
     if difference is not None:
+        palette = difference_colors or DIFFERENCE_COLORS
         codes = cut(difference)
         if rgb is None:
-            rgb = lookup(grey_color_table(tuple(DIFFERENCE_COLORS.items()), options.opacity), codes, grey)
+            rgb = lookup(grey_color_table(tuple(palette.items()), options.opacity), codes, grey)
         else:
-            rgb = blend_codes(rgb, codes, DIFFERENCE_COLORS, options.opacity)
+            rgb = blend_codes(rgb, codes, palette, options.opacity)
     elif labels is not None and options.fill:
         label_slice = cut(labels)
         if rgb is None:

@@ -107,6 +107,7 @@ def test_upload_scroll_click_then_a_bad_upload(page, tmp_path_factory):
     _wait_loaded(page, "#bs-view-axial img")
     sagittal = page.locator("#bs-slider-sagittal input[type=number]")
     for attempt in range(3):
+        page.locator("#bs-view-axial img").scroll_into_view_if_needed()  # a mouse click needs it on screen
         box = page.locator("#bs-view-axial img").bounding_box()
         page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
         try:

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.browser
 
 def _click_view(page, plane: str, fx: float, fy: float) -> None:
     _wait_loaded(page, f"#bs-view-{plane} img")
+    page.locator(f"#bs-view-{plane} img").scroll_into_view_if_needed()  # a mouse click needs it on screen
     box = page.locator(f"#bs-view-{plane} img").bounding_box()
     page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
 

@@ -71,3 +71,9 @@ def test_one_variant_or_one_without_a_checkpoint_is_refused(session):
     missing = dataclasses.replace(CHOICES[1], available=False, source="local-dir:/nonexistent")
     with pytest.raises(BrainSegError):
         compare.run_comparison(session.loaded, [CHOICES[0], missing], factory)
+
+
+def test_the_agreement_row_colours_how_many_variants_agree():
+    colors = compare.count_colors(3)
+    assert colors[3] == compare.TEAL and colors[2] == (255, 0, 40) and colors[1] == (255, 230, 40)
+    assert set(compare.count_colors(2)) == {1, 2}
