@@ -568,11 +568,8 @@ def _wire_teaching(app: _App) -> None:
 
     @user_errors("Cannot export the drawing")
     def on_export_drawing(state):
-        record = None
-        if state is not None and state.teaching is not None and not state.teaching.hidden:
-            record = teaching.score(state)[1]  # scored already: the export carries the scores
         out_dir = Path(page.teach_files.GRADIO_CACHE) / "drawings" / uuid.uuid4().hex
-        return [str(path) for path in teaching.export_drawing(state, record, out_dir)]
+        return [str(path) for path in teaching.export_drawing(state, out_dir)]
 
     serial = {"concurrency_id": "edit", "concurrency_limit": 1, "api_visibility": "private"}
     page.teach_start.click(on_start, where, outputs, **serial)

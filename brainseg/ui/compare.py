@@ -27,8 +27,6 @@ from brainseg.viz.overlay import AGREE, DIFFERENCE_COLORS
 
 ROW_HEIGHT = 200
 """Pixel height of one row of the comparison grid (each view scaled to it)."""
-ALL_AGREE, SOME_AGREE = 1, 2
-"""Agreement-map codes: every variant calls the voxel the region / some but not all do."""
 TEAL = DIFFERENCE_COLORS[AGREE]
 """Where every variant agrees (the difference overlay's agreement colour)."""
 LABEL_BAR = 22
@@ -84,16 +82,6 @@ def run_comparison(
         for r in results
     )
     return Comparison(tuple(names), tuple(r.labels for r in results), fusion, tuple(seconds), volumes)
-
-
-def agreement_codes(comparison: Comparison, region: str) -> np.ndarray:
-    """(X, Y, Z) uint8: :data:`ALL_AGREE` where every member calls the voxel ``region``, :data:`SOME_AGREE`
-    where some but not all do, 0 elsewhere."""
-    count = comparison.fusion.agreement[EVALUATION_REGIONS.index(region)]
-    codes = np.zeros(count.shape, dtype=np.uint8)
-    codes[count == len(comparison.members)] = ALL_AGREE
-    codes[(count > 0) & (count < len(comparison.members))] = SOME_AGREE
-    return codes
 
 
 def grid_image(loaded_case, comparison: Comparison, cursor: tuple[int, int, int], display, region: str) -> np.ndarray:

@@ -52,10 +52,12 @@ class Teaching:
     Attributes:
         hidden: the truth is hidden from the page.
         model_run: the model's run that was on screen when the drawing started, or None.
+        record: the drawing's scores once scored (:func:`score`), for the export; None before.
     """
 
     hidden: bool = True
     model_run: Run | None = None
+    record: dict[str, Any] | None = None
 
 
 def start_drawing(session) -> Any:
@@ -122,7 +124,8 @@ def score(session) -> tuple[Any, dict[str, Any]]:
         "model_vs_truth": _region_dice(model_run.labels, case.truth) if model_run is not None else None,
         "explanations": explain_regions(case.images, case.truth),
     }
-    revealed = dataclasses.replace(session, teaching=dataclasses.replace(session.teaching, hidden=False))
+    teaching = dataclasses.replace(session.teaching, hidden=False, record=record)
+    revealed = dataclasses.replace(session, teaching=teaching)
     history = session.run.edit_history(case.spacing)
     return revealed.with_run(session.run.with_history(history, case.truth, case.spacing)), record
 
@@ -192,14 +195,16 @@ def check_click(session, cursor: tuple[int, int, int], question: str) -> str:
     return f"✘ Not quite: that voxel is {where}.{hint}"
 
 
-def export_drawing(session, record: dict[str, Any] | None, out_dir: Path, labels: str = "brats2023") -> list[Path]:
-    """The student's drawing as ``segmentation.nii.gz`` (input grid) and ``report.json`` (with its scores)."""
+def export_drawing(session, out_dir: Path, labels: str = "brats2023") -> list[Path]:
+    """The student's drawing as ``segmentation.nii.gz`` (input grid) and ``report.json`` (with its scores, once
+    :func:`score` has made them)."""
     drawn = drawing(session)
     case = session.loaded.case
     result = dataclasses.replace(session.run.result, labels=drawn)
     info = {"model": STUDENT, "source": STUDENT}
     segmentation, report_path = write_outputs(case, result, info, out_dir, labels=labels)
     report = json.loads(report_path.read_text())
+    record = session.teaching.record if session.teaching is not None else None
     scores = None
     if record is not None:
         scores = {"truth": {k: record["truth"][k] for k in ("regions", "lesionwise")}}

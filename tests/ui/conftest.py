@@ -109,3 +109,16 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def session(tmp_path):
+    """A viewer session on the editing phantom (48 x 48 x 40 voxels of 1 mm, a known tumor, with its truth)."""
+    from brainseg.ui import viewer
+    from brainseg.ui.examples import Example, ExampleLibrary
+    from brainseg.ui.viewer import Display
+    from tests.editing.phantom import write_phantom_folder
+
+    write_phantom_folder(tmp_path / "PH")
+    library = ExampleLibrary([Example.from_folder(tmp_path / "PH")])
+    return viewer.load_example(None, "PH", Display(), library)[0]

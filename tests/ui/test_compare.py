@@ -8,10 +8,8 @@ import pytest
 from brainseg.errors import BrainSegError
 from brainseg.labels import ET, NCR, region_mask
 from brainseg.ui import compare, viewer
-from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.model_menu import ModelChoice
 from brainseg.ui.viewer import Display
-from tests.editing.phantom import write_phantom_folder
 from tests.ui.fakes import FakeSegmenter
 
 
@@ -33,21 +31,14 @@ def factory(source: str):
 CHOICES = [ModelChoice(n, "test", "", f"local-dir:/checkpoints/{n}", None, True, "demo", 1) for n in ("a", "b", "c")]
 
 
-@pytest.fixture
-def session(tmp_path):
-    write_phantom_folder(tmp_path / "PH")
-    library = ExampleLibrary([Example.from_folder(tmp_path / "PH")])
-    return viewer.load_example(None, "PH", Display(), library)[0]
-
-
 def test_three_variants_are_compared_and_their_disagreement_is_where_one_differs(session):
     comparison = compare.run_comparison(session.loaded, CHOICES, factory)
     assert comparison.members == ("a", "b", "c")
     dice = dict((row[0], row[1:]) for row in compare.dice_rows(comparison)[1])
     assert dice["a | c"] == [1.0, 1.0, 1.0] and dice["a | b"][:2] == [1.0, 1.0] and dice["a | b"][2] == 0.0
-    et = compare.agreement_codes(comparison, "ET")
-    assert (et == compare.SOME_AGREE).sum() == region_mask(comparison.labels[0], "ET").sum()  # b alone dissents
-    assert not (compare.agreement_codes(comparison, "WT") == compare.SOME_AGREE).any()
+    et = comparison.fusion.disagreement("ET")
+    assert et.sum() == region_mask(comparison.labels[0], "ET").sum()  # b alone dissents
+    assert not comparison.fusion.disagreement("WT").any()
     rows = compare.volume_rows(comparison, session.loaded.case.spacing)[1]
     assert [r[0] for r in rows] == ["a", "b", "c", "majority fusion"] and rows[1][3] == 0.0
     assert rows[-1][3] == pytest.approx(rows[0][3])  # two of three keep the ET: the fusion does

@@ -10,20 +10,11 @@ import pytest
 from brainseg.errors import BrainSegError
 from brainseg.metrics.rano import measure
 from brainseg.ui import editing, rano_panel, viewer
-from brainseg.ui.examples import Example, ExampleLibrary
 from brainseg.ui.segmentation import run_segmentation
 from brainseg.ui.viewer import Display
-from tests.editing.phantom import LPS, phantom, write_phantom_folder
+from tests.editing.phantom import LPS, phantom
 from tests.ui.fakes import FakeFactory
 from tests.ui.test_segmentation import READY
-
-
-@pytest.fixture
-def session(tmp_path):
-    write_phantom_folder(tmp_path / "PH")
-    library = ExampleLibrary([Example.from_folder(tmp_path / "PH")])
-    session, _ = viewer.load_example(None, "PH", Display(), library)
-    return session
 
 
 def test_the_truth_is_measured_before_a_run_and_the_prediction_after(session):

@@ -9,22 +9,15 @@ import pytest
 from brainseg.errors import BrainSegError
 from brainseg.labels import ET, SUBREGIONS
 from brainseg.ui import editing, teaching, viewer
-from brainseg.ui.examples import Example, ExampleLibrary, describe
+from brainseg.ui.examples import describe
 from brainseg.ui.segmentation import labels_figure, run_segmentation
 from brainseg.ui.viewer import Display
-from tests.editing.phantom import CENTRE, write_phantom_folder
+from tests.editing.phantom import CENTRE
 from tests.ui.fakes import FakeFactory
 from tests.ui.test_segmentation import READY
 
 RIM = (CENTRE[0] + 5, CENTRE[1], CENTRE[2])
 """A voxel of the phantom's enhancing rim."""
-
-
-@pytest.fixture
-def session(tmp_path):
-    write_phantom_folder(tmp_path / "PH")
-    library = ExampleLibrary([Example.from_folder(tmp_path / "PH")])
-    return viewer.load_example(None, "PH", Display(), library)[0]
 
 
 def test_while_drawing_nothing_shows_the_truth(session):
@@ -77,10 +70,10 @@ def test_the_quiz_checks_the_voxel_under_the_cursor(session):
 def test_a_drawing_exports_as_nifti_and_json_with_its_scores(session, tmp_path):
     drawing = teaching.start_drawing(session)
     with pytest.raises(BrainSegError, match="start a drawing"):
-        teaching.export_drawing(session, None, tmp_path / "none")
+        teaching.export_drawing(session, tmp_path / "none")
     brushed, _, _ = editing.edit_at(drawing, "axial", RIM, editing.ToolChoice("brush", label="ET"), None)
     scored, record = teaching.score(brushed)
-    segmentation, report = teaching.export_drawing(scored, record, tmp_path / "out")
+    segmentation, report = teaching.export_drawing(scored, tmp_path / "out")
     written = np.asarray(nib.load(segmentation).dataobj)
     assert (written == 3).sum() == (brushed.run.labels == ET).sum()  # BraTS 2023 labels, every drawn voxel
     saved = json.loads(report.read_text())
