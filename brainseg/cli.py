@@ -35,10 +35,15 @@ SEQUENCES = ("t1", "t1ce", "t2", "flair")
 
 
 def _add_sequence_arguments(parser: argparse.ArgumentParser) -> None:
-    """A CASE folder or .zip, or the four sequences' files one by one."""
+    """A CASE folder or .zip, or the sequences' files one by one (any subset holding FLAIR or T1ce)."""
     parser.add_argument("case", nargs="?", help="case folder or .zip whose file names say the sequences")
     for sequence in SEQUENCES:
-        parser.add_argument(f"--{sequence}", metavar="FILE", help=f"{sequence.upper()} NIfTI file")
+        parser.add_argument(
+            f"--{sequence}",
+            metavar="FILE",
+            help=f"{sequence.upper()} NIfTI file (it takes this role whatever its name; a case may lack sequences "
+            "as long as it has FLAIR or T1ce)",
+        )
 
 
 def _case_files(args: argparse.Namespace, names: Sequence[str] = SEQUENCES) -> dict[str, str | None]:
@@ -189,6 +194,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         edge_artifacts=args.edge_artifacts,
         bias_field=args.bias_field,
         slab_cuts=args.slab_cuts,
+        sequence_dropout=args.sequence_dropout,
         loss=args.loss,
         model_overrides=_model_overrides(args.set or []),
         **({"peak_lr": args.lr} if args.lr is not None else {}),
@@ -258,6 +264,8 @@ def _evaluate_folds(args: argparse.Namespace) -> int:
     if args.checkpoint and len(args.checkpoint) > 1:
         raise UsageError("--folds scores one model: give one --checkpoint SOURCE (with {fold} for fold checkpoints)")
     name, template = _row_name(args.checkpoint[0]) if args.checkpoint else (args.model, args.model)
+    if args.subsets:
+        return _evaluate_subsets(args, name, template)
     cases = cv.out_of_fold_predictions(
         template, Path(args.data), args.folds, args.device, progress=lambda line: print(line, file=sys.stderr)
     )
@@ -288,6 +296,28 @@ def _evaluate_folds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_subsets(args: argparse.Namespace, name: str, template: str) -> int:
+    """``evaluate-model --folds N --subsets ...``: cross-validated Dice per subset of the sequences."""
+    from brainseg.evaluation import sequence_subsets as subsets
+
+    if args.tune_postprocess:
+        raise UsageError("--subsets scores with each checkpoint's own post-processing; drop --tune-postprocess")
+    chosen = subsets.parse_subsets(args.subsets)
+    records = subsets.subset_scores(
+        template, Path(args.data), args.folds, chosen, args.device, progress=lambda line: print(line, file=sys.stderr)
+    )
+    rows = subsets.subset_rows(records)
+    table = subsets.format_subset_table(rows)
+    print(f"## {name}: {args.folds}-fold cross-validation by subset of the sequences\n\n{table}")
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(table + "\n")
+        record = {"model": name, "source": template, "folds": args.folds, "rows": rows, "cases": records}
+        out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    return 0
+
+
 def _row_name(checkpoint: str) -> tuple[str, str]:
     """(row name, source) from ``NAME=SOURCE`` or a bare SOURCE (its own name)."""
     name, sep, source = checkpoint.partition("=")
@@ -310,6 +340,16 @@ def _cmd_export_checkpoint(args: argparse.Namespace) -> int:
     size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
     print(f"wrote {folder} ({size:.1f} MiB)")
     return 0
+
+
+def _volumes_text(volumes: dict[str, float], sequences: tuple[str, ...]) -> str:
+    """``WT 12.3 mL, TC not predicted (needs T1ce), ...`` for the regions of ``volumes``."""
+    from brainseg.io.availability import missing_region_reasons
+
+    reasons = missing_region_reasons(sequences, tuple(volumes))
+    return ", ".join(
+        f"{r} not predicted ({reasons[r]})" if r in reasons else f"{r} {v:.1f} mL" for r, v in volumes.items()
+    )
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -341,7 +381,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     segmentation, report = segmenter.write(case, result, out, labels=args.labels)
     volumes, info = result.volumes_ml(case.spacing), segmenter.info
     print(f"{case.name}: {info['model']} on {info['device']}, target regions {', '.join(result.target_regions)}")
-    print("  volumes: " + ", ".join(f"{r} {v:.1f} mL" for r, v in volumes.items()))
+    print("  volumes: " + _volumes_text(volumes, result.sequences_used))
     for warning in [*case.warnings, *result.warnings]:
         print(f"  warning: {warning}")
     written = [segmentation, report]
@@ -350,7 +390,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
         caption = [
             f"{case.name} · {info['model']} ({info.get('size', '?')}) · prompt: {args.prompt or 'none (every region)'}",
-            ", ".join(f"{r} {volumes[r]:.1f} mL" for r in ("WT", "TC", "ET"))
+            _volumes_text({r: volumes[r] for r in ("WT", "TC", "ET")}, result.sequences_used)
             + ("" if result.labels.any() else " · no tumor found: views through the middle"),
             "Red NCR, green ED, yellow ET. Research and teaching only, not for clinical use.",
         ]
@@ -525,6 +565,14 @@ def _add_train_patch_arguments(train: argparse.ArgumentParser) -> None:
         "--tumor-probability", type=float, default=0.7, help="share of patches centred on tumor (default 0.7)"
     )
     train.add_argument(
+        "--sequence-dropout",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of patches that keep only a random subset of the sequences holding FLAIR or T1ce, the others "
+        "zeroed, so the model runs on cases that lack sequences (not in A.2; default 0)",
+    )
+    train.add_argument(
         "--hard-negative-share",
         type=float,
         default=0.0,
@@ -606,6 +654,12 @@ def _add_evaluate_model_parser(commands) -> None:
         "e.g. local-dir:runs/cv/fold{fold}/checkpoints/last), as brainseg predict runs; per fold and overall",
     )
     scores.add_argument("--out", help="also write the table here (.md) and as JSON beside it")
+    scores.add_argument(
+        "--subsets",
+        metavar="LIST",
+        help="with --folds: also score each case given only these sequences, e.g. all,FLAIR,T1ce,T1ce+FLAIR "
+        "(the others zeroed, as for a case whose files lack them)",
+    )
     _add_switches(
         scores,
         {

@@ -71,7 +71,8 @@ def test_bad_case_is_one_line_error(tmp_path):
     paths["FLAIR"].write_bytes(b"garbage")
     assert_one_line_error(run("inspect", tmp_path / "c"), "Case-001_flair.nii.gz: not a readable NIfTI file")
     paths["FLAIR"].unlink()
-    assert_one_line_error(run("inspect", tmp_path / "c"), "missing FLAIR")
+    paths["T1ce"].unlink()
+    assert_one_line_error(run("inspect", tmp_path / "c"), "c: missing FLAIR and T1ce (found: ")
 
 
 def _save_labels(path, labels, affine=None):

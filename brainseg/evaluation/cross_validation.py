@@ -13,7 +13,7 @@ the app's (:func:`score_cases`), or each pair of a grid, to choose them by cross
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from brainseg.inference.postprocess import (
     clean_tumor,
     labels_from_probabilities,
 )
-from brainseg.io import load_case
+from brainseg.io import Case, load_case
 from brainseg.labels import EVALUATION_REGIONS, region_mask
 from brainseg.metrics import evaluate, voxel_volume_ml
 from brainseg.metrics.overlap import confusion_counts, dice
@@ -89,27 +89,41 @@ def out_of_fold_predictions(
     Raises:
         BrainSegError: a bad folder, fold count or checkpoint source (one line).
     """
+    results = []
+    held_out = held_out_cases(template, folder, folds, device, min_component_fraction=0.0, min_enhancing_ml=0.0)
+    for fold, segmenter, case, truth in held_out:
+        own = checkpoint_thresholds(segmenter.checkpoint.metadata)
+        result = segmenter.segment(case)
+        seconds = result.timings["total"]
+        results.append(OutOfFold(fold, case.name, result.probabilities.copy(), truth, case.spacing, seconds, own))
+        segmenter.clear_cache()
+        if progress:
+            progress(f"fold {fold}: {case.name} ({seconds:.1f} s)")
+    return results
+
+
+def held_out_cases(
+    template: str, folder: Path, folds: int, device: str = "cpu", **segmenter_options: Any
+) -> Iterator[tuple[int, Segmenter, Case, np.ndarray]]:
+    """(fold, that fold's Segmenter, a case it never saw, the case's (X, Y, Z) uint8 internal truth) for every
+    case of ``folder`` (BraTS layout, with truth), fold by fold; the case is named after its folder.
+
+    ``segmenter_options``: passed on to :class:`~brainseg.inference.Segmenter` (e.g. post-processing off).
+
+    Raises:
+        BrainSegError: a bad folder, fold count or checkpoint source (one line).
+    """
     cases = BratsFolderSet(folder)
     assignment = fold_of(cases.names, folds)
-    results = []
     for fold in range(folds):
-        segmenter = Segmenter(fold_source(template, fold), device, min_component_fraction=0.0, min_enhancing_ml=0.0)
-        own = checkpoint_thresholds(segmenter.checkpoint.metadata)
+        segmenter = Segmenter(fold_source(template, fold), device, **segmenter_options)
         for path in cases.folders:
             if assignment[path.name] != fold:
                 continue
             case = load_case(path)
             if case.truth is None:  # BratsFolderSet lists only folders with a truth file
                 raise BrainSegError(f"{path}: no truth label map to score against")
-            result = segmenter.segment(case)
-            seconds = result.timings["total"]
-            results.append(
-                OutOfFold(fold, path.name, result.probabilities.copy(), case.truth, case.spacing, seconds, own)
-            )
-            segmenter.clear_cache()
-            if progress:
-                progress(f"fold {fold}: {path.name} ({seconds:.1f} s)")
-    return results
+            yield fold, segmenter, replace(case, name=path.name), case.truth
 
 
 def postprocessed_labels(case: OutOfFold, min_component_fraction: float, min_enhancing_ml: float) -> np.ndarray:

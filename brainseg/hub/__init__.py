@@ -2,11 +2,13 @@
 
 from brainseg.hub.checkpoint import (
     LoadedCheckpoint,
+    bundled_for_missing_sequences,
     export_checkpoint,
     file_sha256,
     load_checkpoint,
     load_state_strict,
     resolve_source,
+    runs_on_missing_sequences,
     save_checkpoint,
 )
 from brainseg.hub.sources import CheckpointError, CheckpointSource, parse_source
@@ -15,11 +17,13 @@ __all__ = [
     "CheckpointError",
     "CheckpointSource",
     "LoadedCheckpoint",
+    "bundled_for_missing_sequences",
     "export_checkpoint",
     "file_sha256",
     "load_checkpoint",
     "load_state_strict",
     "parse_source",
     "resolve_source",
+    "runs_on_missing_sequences",
     "save_checkpoint",
 ]

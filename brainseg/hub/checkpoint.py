@@ -149,6 +149,25 @@ def read_config(folder: Path, label: str) -> tuple[ModelConfig, dict[str, Any]]:
     return config, metadata
 
 
+def runs_on_missing_sequences(metadata: dict[str, Any]) -> bool:
+    """Whether a checkpoint was trained with sequence dropout (``brainseg train --sequence-dropout``), so that
+    it may segment a case lacking sequences; read from its ``brainseg`` metadata block."""
+    return bool((metadata.get("training") or {}).get("sequence_dropout"))
+
+
+def bundled_for_missing_sequences() -> list[str]:
+    """Names of the bundled checkpoints that run on cases lacking sequences (their config.json says so)."""
+    names = []
+    for folder in sorted(BUNDLED_DIR.glob("*/")) if BUNDLED_DIR.is_dir() else []:
+        try:
+            metadata = json.loads((folder / CONFIG_FILE).read_text()).get("brainseg", {})
+        except (OSError, json.JSONDecodeError):
+            continue  # a broken bundled folder is reported when it is loaded, not here
+        if runs_on_missing_sequences(metadata):
+            names.append(folder.name)
+    return names
+
+
 def load_checkpoint(source: str | CheckpointSource, device: str | torch.device = "cpu") -> LoadedCheckpoint:
     """Build the model a checkpoint describes and load its weights strictly.
 

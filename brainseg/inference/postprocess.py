@@ -64,6 +64,31 @@ def nest_probabilities(probabilities: np.ndarray) -> np.ndarray:
     return nested
 
 
+def restrict_to_regions(probabilities: np.ndarray, supported: tuple[str, ...]) -> np.ndarray:
+    """Leave out what a case's sequences cannot show (:func:`brainseg.io.availability.supported_regions`).
+
+    Without FLAIR and T2 there is no edema to see: WT becomes the tumor core (so no ED label). Without T1ce
+    there is no core: TC and ET are 0, so the whole tumor is labelled ED (2) and read as WT only. Apply it
+    before :func:`nest_probabilities`, so that a core is not cut down to a whole tumor nobody could see.
+
+    Args:
+        probabilities: (3, X, Y, Z) float32 WT, TC, ET probabilities (not modified).
+        supported: the regions (of WT, TC, ET) the case's sequences can show.
+
+    Returns:
+        ``probabilities`` itself when all three are supported, else a restricted copy.
+    """
+    if all(r in supported for r in ("WT", "TC", "ET")):
+        return probabilities
+    restricted = probabilities.copy()
+    if "WT" not in supported:
+        restricted[0] = restricted[1]
+    for index, region in ((1, "TC"), (2, "ET")):
+        if region not in supported:
+            restricted[index] = 0.0
+    return restricted
+
+
 def labels_from_probabilities(probabilities: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     """(3, X, Y, Z) WT, TC, ET probabilities -> (X, Y, Z) uint8 internal labels (0, 1 NCR, 2 ED, 3 ET), nested."""
     masks = probabilities > threshold

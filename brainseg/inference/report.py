@@ -18,7 +18,8 @@ import numpy as np
 from brainseg import __version__
 from brainseg.errors import LabelConventionError
 from brainseg.hub import file_sha256
-from brainseg.io import Case, write_segmentation
+from brainseg.io import SEQUENCES, Case, write_segmentation
+from brainseg.io.availability import missing_region_reasons, supported_regions
 from brainseg.io.segmentation_writer import input_grid_image
 from brainseg.labels import OUTPUT_CONVENTIONS, REGION_NAMES, get_convention, region_mask
 
@@ -63,7 +64,9 @@ def build_report(
 
     Returns:
         A dict; ``report["regions"][R]["volume_ml"]`` for R in WT, TC, ET, NCR, ED is the volume of the full
-        prediction (every region, target or not), ``target`` says whether the prompt asked for it.
+        prediction (every region, target or not), ``target`` says whether the prompt asked for it and
+        ``predicted`` whether the case's sequences can show it (``report["sequences"]`` says which were used,
+        which regions that allows, and why the others are not predicted).
     """
     convention = get_convention(check_output_convention(labels))
     volumes = result.volumes_ml(case.spacing)
@@ -74,6 +77,7 @@ def build_report(
             "volume_ml": _round(volume),
             "voxels": int(np.count_nonzero(region_mask(result.labels, region))),
             "target": region in result.target_regions,
+            "predicted": region in supported_regions(result.sequences_used, (region,)),
         }
         for region, volume in volumes.items()
     }
@@ -89,6 +93,12 @@ def build_report(
                 "spacing_mm": [_round(s, 4) for s in case.spacing],
                 "orientation": case.frame.input_orientation,
             },
+        },
+        "sequences": {
+            "used": list(result.sequences_used),
+            "missing": [s for s in SEQUENCES if s not in result.sequences_used],
+            "regions_predicted": list(result.regions_predicted),
+            "regions_not_predicted": missing_region_reasons(result.sequences_used),
         },
         "model": {**model_info, "training": training or {}},
         "prompt": interpretation.prompt or None,
@@ -166,7 +176,8 @@ def write_outputs(
     report["postprocessing"].append(
         f"written: {SEGMENTATION_FILE} with the regions {', '.join(result.target_regions)} only, mapped back onto "
         f"the input grid ({'x'.join(map(str, case.frame.input_shape))}, {case.frame.input_orientation}) with the "
-        f"T1ce file's affine, labels {labels}"
+        f"{case.reference_sequence} file's affine, labels {labels}"
+        + ("" if "TC" in result.regions_predicted else " (without T1ce the whole tumor is written as label 2: WT only)")
     )
     path = out / REPORT_FILE
     path.write_text(json.dumps(report, indent=2) + "\n")

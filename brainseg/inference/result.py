@@ -47,6 +47,9 @@ class Segmentation:
         from_cache: True when no network pass ran for this call.
         computed_seconds: what the steps that made these outputs took when they ran (``preprocess``,
             ``inference``, ``uncertainty``, ``postprocess``), the same for a cached result as for the first one.
+        sequences_used: the sequences the case had, in T1, T1ce, T2, FLAIR order (all four when complete).
+        regions_predicted: the regions (of WT, TC, ET) those sequences can show; the others are empty in
+            ``labels`` and ``probabilities`` (without T1ce the whole tumor is labelled ED, 2, and is WT only).
     """
 
     labels: np.ndarray
@@ -61,6 +64,8 @@ class Segmentation:
     warnings: list[str] = field(default_factory=list)
     from_cache: bool = False
     computed_seconds: dict[str, float] = field(default_factory=dict)
+    sequences_used: tuple[str, ...] = ("T1", "T1ce", "T2", "FLAIR")
+    regions_predicted: tuple[str, ...] = EVALUATION_REGIONS
 
     def volumes_ml(self, spacing: tuple[float, float, float]) -> dict[str, float]:
         """Volume in mL of WT, TC, ET, NCR and ED in ``labels`` for voxels of ``spacing`` mm (``case.spacing``)."""

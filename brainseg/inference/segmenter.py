@@ -33,7 +33,7 @@ from time import perf_counter
 import numpy as np
 import torch
 
-from brainseg.hub import load_checkpoint
+from brainseg.hub import bundled_for_missing_sequences, load_checkpoint, runs_on_missing_sequences
 from brainseg.inference.device import InferenceError, precision_name, resolve_device
 from brainseg.inference.passes import PassOutput, RunConfig, describe_run, run_passes
 from brainseg.inference.postprocess import (
@@ -43,11 +43,14 @@ from brainseg.inference.postprocess import (
     labels_from_probabilities,
     nest_probabilities,
     predictive_entropy,
+    restrict_to_regions,
 )
 from brainseg.inference.report import build_report, write_outputs
+from brainseg.inference.resampling import MAX_SPACING_MM, model_grid_shape, resample_channels
 from brainseg.inference.result import Segmentation, no_prompt_interpretation
 from brainseg.inference.zerogpu import gpu_entry
 from brainseg.io import Case
+from brainseg.io.availability import missing_region_reasons, supported_regions
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics.volume import voxel_volume_ml
@@ -78,11 +81,13 @@ class _CaseEntry:
 
     key: str
     images: weakref.ref
-    normalized: np.ndarray  # (4, X, Y, Z) float32, model channel order and normalization
-    brain: np.ndarray  # (X, Y, Z) bool, voxels every sequence covers (preprocess.coverage)
-    box: tuple[slice, slice, slice]  # the brain's bounding box plus a margin: what the network sees
+    normalized: np.ndarray  # (4, X', Y', Z') float32, model channel order and normalization, on the network grid
+    brain: np.ndarray  # (X, Y, Z) bool on the case grid, voxels every sequence covers (preprocess.coverage)
+    box: tuple[slice, slice, slice]  # on the network grid, the brain's bounding box plus a margin: what it sees
     warnings: list[str]
-    probabilities: np.ndarray | None = None  # (3, X, Y, Z) nested, masked
+    available: tuple[str, ...]  # the sequences the case has (a missing one is an all-zero channel)
+    model_shape: tuple[int, int, int] | None = None  # the network grid when resampled for thick slices, else None
+    probabilities: np.ndarray | None = None  # (3, X, Y, Z) nested, masked, restricted to what `available` shows
     labels: np.ndarray | None = None
     attention: dict[str, np.ndarray] | None = None
     uncertainty: np.ndarray | None = None
@@ -116,6 +121,12 @@ def _run_on_gpu(
 ) -> list[PassOutput]:
     """The GPU entry point (``spaces.GPU`` on ZeroGPU): numpy in, numpy out, no state touched."""
     return run_passes(model, images, device, config, mirrored, progress)
+
+
+def _to_case_grid(output: PassOutput, shape: tuple[int, ...]) -> PassOutput:
+    """A pass on the network's (resampled) grid, resampled back onto the case's (X, Y, Z) grid."""
+    attention = {name: resample_channels(values[None], shape)[0] for name, values in output.attention.items()}
+    return PassOutput(resample_channels(output.probabilities, shape), attention, output.seconds)
 
 
 def _paste(output: PassOutput, box: tuple[slice, ...], shape: tuple[int, ...]) -> PassOutput:
@@ -191,6 +202,8 @@ class Segmenter:
             "device": str(self.device),
             "precision": precision_name(self.device),
         }
+        # Only a model trained with sequence dropout has seen zeroed channels; others need all four.
+        self.runs_on_missing = runs_on_missing_sequences(self.checkpoint.metadata)
         self._channel_order = [SEQUENCES.index(s) for s in config.data.sequences]
         self._cache: OrderedDict[str, _CaseEntry] = OrderedDict()
         self._lock = threading.RLock()
@@ -244,8 +257,21 @@ class Segmenter:
                 f"{fraction:.0%} of the volume is nonzero in some sequence: the images look not skull-stripped; "
                 "the models expect skull-stripped, co-registered BraTS-like input"
             )
+        available = tuple(getattr(case, "available", SEQUENCES))  # load_case has told the user what is missing
+        model_shape = model_grid_shape(case.shape, case.spacing, data.spacing_mm)
+        network_brain = brain
+        if model_shape is not None:  # thick slices: the network works on its own spacing (resampling.py)
+            normalized = resample_channels(normalized, model_shape)
+            network_brain = resample_channels(brain[None].astype(np.float32), model_shape)[0] > 0.5
+            warnings.append(
+                f"voxels of {' x '.join(f'{s:g}' for s in case.spacing)} mm (an edge over {MAX_SPACING_MM:g} mm): "
+                f"resampled to the model's {' x '.join(f'{s:g}' for s in data.spacing_mm)} mm for the network and "
+                "back; lesions thinner than a slice may be missed"
+            )
         # The network sees the brain plus a margin, as in training (see brain_box).
-        entry = _CaseEntry(key, weakref.ref(images), normalized, brain, brain_box(brain), warnings)
+        entry = _CaseEntry(
+            key, weakref.ref(images), normalized, brain, brain_box(network_brain), warnings, available, model_shape
+        )
         self._cache[entry.key] = entry
         while len(self._cache) > self.cache_cases:
             self._cache.popitem(last=False)
@@ -282,6 +308,7 @@ class Segmenter:
         """
         started = perf_counter()
         interpretation = read_prompt(prompt)
+        targets = self.check_sequences(case, interpretation.regions)
         notify = progress or (lambda fraction, message: None)
         timings = {"preprocess": 0.0, "inference": 0.0}
         with self._lock:
@@ -303,10 +330,36 @@ class Segmenter:
             self._store(entry, outputs, mirrored, voxel_volume_ml(case.spacing))
             timings["postprocess"] = perf_counter() - step if mirrored else 0.0
             entry.seconds.update({k: v for k, v in timings.items() if v > 0})  # kept for the cached calls
-            result = self._result(case, entry, interpretation, uncertainty, timings, from_cache=not mirrored)
+            result = self._result(case, entry, interpretation, targets, uncertainty, timings, not mirrored)
         timings["total"] = perf_counter() - started
         notify(1.0, "done")
         return result
+
+    def check_sequences(self, case: Case, regions: tuple[str, ...] = EVALUATION_REGIONS) -> tuple[str, ...]:
+        """Those of ``regions`` this model can segment on ``case``'s sequences; one-line errors otherwise.
+
+        Raises:
+            InferenceError: the case lacks sequences and this model was not trained for that, or none of the
+                asked regions can be seen on the sequences the case has.
+        """
+        available = tuple(getattr(case, "available", SEQUENCES))
+        missing = [s for s in SEQUENCES if s not in available]
+        if missing and not self.runs_on_missing:
+            others = [name for name in bundled_for_missing_sequences() if name != self.info["model"]]
+            hint = f"; {', '.join(others)} runs on fewer" if others else ""
+            raise InferenceError(
+                f"{self.info['model']} needs T1, T1ce, T2 and FLAIR (it was trained on complete cases); case "
+                f"{case.name!r} lacks {', '.join(missing)}{hint}"
+            )
+        targets = supported_regions(available, regions)
+        if not targets:
+            reasons = missing_region_reasons(available, regions)
+            asked = ", ".join(f"{r} ({reasons[r]})" for r in regions)
+            raise InferenceError(
+                f"case {case.name!r} has {', '.join(available)} only: {asked} cannot be segmented on it; "
+                f"it supports {', '.join(supported_regions(available))}"
+            )
+        return targets
 
     def _run(self, entry: _CaseEntry, mirrored: tuple[bool, ...], notify: Progress) -> list[PassOutput]:
         def progress(fraction: float, message: str) -> None:
@@ -316,7 +369,8 @@ class Segmenter:
         try:
             cropped = entry.normalized[(slice(None), *entry.box)]  # (4, x, y, z)
             outputs = run(self.model, cropped, self.device, self.run_config, mirrored, progress)
-            return [_paste(output, entry.box, entry.brain.shape) for output in outputs]
+            pasted = [_paste(output, entry.box, entry.model_shape or entry.brain.shape) for output in outputs]
+            return pasted if entry.model_shape is None else [_to_case_grid(o, entry.brain.shape) for o in pasted]
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise InferenceError(
@@ -326,8 +380,9 @@ class Segmenter:
 
     def _store(self, entry: _CaseEntry, outputs: list[PassOutput], mirrored: tuple[bool, ...], voxel_ml: float) -> None:
         """Post-process new passes into the entry: nested, brain-masked probabilities, labels, uncertainty."""
+        supported = supported_regions(entry.available)
         for output, mirror in zip(outputs, mirrored, strict=True):
-            probabilities = nest_probabilities(output.probabilities)
+            probabilities = nest_probabilities(restrict_to_regions(output.probabilities, supported))
             probabilities *= entry.brain  # (3, X, Y, Z) * (X, Y, Z): 0 outside the brain
             if not mirror:
                 entry.dropped, entry.relabelled = clean_tumor(
@@ -348,6 +403,7 @@ class Segmenter:
         case: Case,
         entry: _CaseEntry,
         interpretation: PromptInterpretation,
+        targets: tuple[str, ...],
         uncertainty: bool,
         timings: dict[str, float],
         from_cache: bool,
@@ -357,38 +413,56 @@ class Segmenter:
         warnings = list(entry.warnings)
         expected = np.asarray(self.model.config.data.spacing_mm, dtype=float)
         spacing = np.asarray(case.spacing, dtype=float)
-        if np.any(np.abs(spacing - expected) > SPACING_TOLERANCE * expected):
+        if entry.model_shape is None and np.any(np.abs(spacing - expected) > SPACING_TOLERANCE * expected):
             warnings.append(
                 f"voxel size {' x '.join(f'{s:g}' for s in spacing)} mm differs from the model's "
                 f"{' x '.join(f'{s:g}' for s in expected)} mm; segmented at the case's own spacing, not resampled"
             )
         if not entry.labels.any():
             warnings.append("no tumor found: no voxel has a whole-tumor probability above 0.5")
+        left_out = [r for r in interpretation.regions if r not in targets]
+        if left_out and interpretation.prompt:  # without a prompt, the case's warning says what is predicted
+            warnings.append(
+                f"the prompt asks for {', '.join(interpretation.regions)}; not segmented on these sequences: "
+                + ", ".join(
+                    f"{r} ({reason})" for r, reason in missing_region_reasons(entry.available, left_out).items()
+                )
+            )
         return Segmentation(
             labels=entry.labels,
             probabilities=entry.probabilities,
             attention=dict(entry.attention),
             uncertainty=entry.uncertainty if uncertainty else None,
             interpretation=interpretation,
-            target_regions=tuple(interpretation.regions),
+            target_regions=targets,
+            sequences_used=entry.available,
+            regions_predicted=supported_regions(entry.available),
             timings=timings,
-            preprocessing=self._preprocessing_steps(case, entry.box, uncertainty),
+            preprocessing=self._preprocessing_steps(case, entry, uncertainty),
             postprocessing=self._postprocessing_steps(uncertainty, entry, case.spacing),
             warnings=warnings,
             from_cache=from_cache,
             computed_seconds=dict(entry.seconds),
         )
 
-    def _preprocessing_steps(self, case: Case, box: tuple[slice, ...], uncertainty: bool) -> list[str]:
+    def _preprocessing_steps(self, case: Case, entry: _CaseEntry, uncertainty: bool) -> list[str]:
         data = self.model.config.data
         frame = case.frame
-        cropped = tuple(b.stop - b.start for b in box)
+        cropped = tuple(b.stop - b.start for b in entry.box)
         steps = [
             f"reoriented from the input grid ({'x'.join(map(str, frame.input_shape))}, {frame.input_orientation}) "
             f"to canonical RAS ({'x'.join(map(str, case.shape))}): axes permuted and flipped only, no interpolation",
             f"channels in the model's order: {', '.join(data.sequences)}",
             f"intensity normalization {data.normalization}: {NORMALIZATION_STEPS.get(data.normalization, '')}".rstrip(
                 ": "
+            ),
+            *(
+                [
+                    f"resampled (trilinear) from {'x'.join(map(str, case.shape))} voxels to the model's spacing "
+                    f"({'x'.join(map(str, entry.model_shape))}); the outputs resampled back before thresholding"
+                ]
+                if entry.model_shape
+                else []
             ),
             f"cropped to the brain's bounding box plus {BRAIN_BOX_MARGIN} voxels ({'x'.join(map(str, cropped))}) "
             "for the network; outputs 0 outside it",

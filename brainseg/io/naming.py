@@ -98,8 +98,8 @@ class CaseFiles:
     """The files of one case, by role.
 
     Attributes:
-        sequences: sequence name (``T1``, ``T1ce``, ``T2``, ``FLAIR``) -> file (all four, except
-            while explicitly given files are still to be merged in).
+        sequences: sequence name (``T1``, ``T1ce``, ``T2``, ``FLAIR``) -> file, for the sequences the case has
+            (all four for a complete case).
         truth: the truth segmentation, if one was found.
         scheme: the naming scheme shared by all files, or ``mixed``.
         ignored: NIfTI files whose names matched no scheme.
@@ -111,16 +111,20 @@ class CaseFiles:
     ignored: tuple[Path, ...] = ()
 
 
-def assign_roles(paths: list[Path], source: str, required: tuple[str, ...] = SEQUENCES) -> CaseFiles:
-    """Sort a list of files into the four sequences and an optional truth by their names.
+def assign_roles(
+    paths: list[Path], source: str, required: tuple[str, ...] = SEQUENCES, one_of: tuple[str, ...] = ()
+) -> CaseFiles:
+    """Sort a list of files into the sequences and an optional truth by their names.
 
     Args:
         paths: candidate files (non-NIfTI files are skipped silently; hidden files too).
         source: how the files were given (folder or zip name), for messages.
         required: sequences that must be found (those not given explicitly some other way).
+        one_of: sequences at least one of which must be found, e.g. ``("FLAIR", "T1ce")`` for a case that may
+            lack sequences (:mod:`brainseg.io.availability`); () requires none beyond ``required``.
 
     Raises:
-        CaseFilesError: a sequence is missing or two files claim the same role; the message lists
+        CaseFilesError: a required sequence is missing or two files claim the same role; the message lists
             what was found and what is needed.
     """
     by_role: dict[str, list[RecognizedFile]] = {}
@@ -139,13 +143,18 @@ def assign_roles(paths: list[Path], source: str, required: tuple[str, ...] = SEQ
         role, files = next(iter(duplicates.items()))
         names = ", ".join(f.path.name for f in files)
         raise CaseFilesError(f"{source}: {len(files)} files look like {role} ({names}); give exactly one per sequence")
+    found_text = ", ".join(f"{role}={files[0].path.name}" for role, files in by_role.items()) or "none"
+    if ignored:
+        found_text += "; unrecognized: " + ", ".join(p.name for p in ignored)
     missing = [s for s in required if s not in by_role]
     if missing:
-        found_text = ", ".join(f"{role}={files[0].path.name}" for role, files in by_role.items()) or "none"
-        if ignored:
-            found_text += "; unrecognized: " + ", ".join(p.name for p in ignored)
         raise CaseFilesError(
             f"{source}: missing {', '.join(missing)} (found: {found_text}); need T1, T1ce, T2 and FLAIR: {NAMING_HELP}"
+        )
+    if one_of and not any(s in by_role for s in one_of):
+        raise CaseFilesError(
+            f"{source}: missing {' and '.join(one_of)} (found: {found_text}); need {' or '.join(one_of)} at least "
+            f"(FLAIR alone gives the whole tumor, T1ce the core and enhancing tumor; all four are best): {NAMING_HELP}"
         )
     schemes = {files[0].scheme for files in by_role.values()}
     truth = by_role.get(TRUTH)

@@ -18,9 +18,15 @@ def region_volumes_ml(internal: np.ndarray, spacing_mm: tuple[float, float, floa
 
 
 def case_summary(case: Case) -> dict[str, Any]:
-    """JSON-able summary: files, naming scheme, grid, orientation, intensity ranges, truth, warnings."""
-    sequences: dict[str, dict[str, Any]] = {}
+    """JSON-able summary: files, naming scheme, grid, orientation, intensity ranges, truth, warnings.
+
+    A sequence the case lacks (see :attr:`Case.missing`) is ``None`` under ``sequences`` and listed in ``missing``.
+    """
+    sequences: dict[str, dict[str, Any] | None] = {}
     for index, sequence in enumerate(SEQUENCES):
+        if sequence not in case.sources:
+            sequences[sequence] = None  # not given: its channel is zeros and the models treat it as absent
+            continue
         source = case.sources[sequence]
         image = case.images[index]
         brain = image[image != 0]
@@ -42,6 +48,7 @@ def case_summary(case: Case) -> dict[str, Any]:
         },
         "processing_frame": {"shape": list(case.shape), "orientation": "RAS"},
         "sequences": sequences,
+        "missing": list(case.missing),
         "truth": None,
         "warnings": list(case.warnings),
     }
@@ -67,6 +74,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         "sequences:",
     ]
     for sequence, info in summary["sequences"].items():
+        if info is None:
+            lines.append(f"  {sequence:<6}missing (not used; see the regions predicted under warnings)")
+            continue
         low, high = info["range"]
         resampled = "  [resampled]" if info["resampled"] else ""
         lines.append(f"  {sequence:<6}{info['file']}  {info['dtype']}  range {low:g} .. {high:g}{resampled}")

@@ -9,7 +9,8 @@ fully covered, so there this is a no-op.
 
 A sequence's field of view is its nonzero voxels plus the zero voxels they enclose (a dark ventricle
 stored as exactly 0 is still inside it); a gap reaches the outside of the volume. The networks get the
-voxels every sequence covers; the rest is background for them and gets no tumor label.
+voxels every sequence covers; the rest is background for them and gets no tumor label. A sequence the case
+lacks (an all-zero channel, :mod:`brainseg.io.availability`) covers nothing and is left out of this.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Coverage:
         covered: (X, Y, Z) bool, brain voxels (any sequence nonzero) inside every sequence's field of view.
         brain_voxels: number of brain voxels (any sequence nonzero).
         missing: per channel, in the images' channel order, the share of brain voxels outside that
-            channel's field of view (0 .. 1).
+            channel's field of view (0 .. 1); 0 for an absent (all-zero) channel, which is not counted.
     """
 
     covered: np.ndarray
@@ -88,6 +89,9 @@ def sequence_coverage(images: np.ndarray) -> Coverage:
     brain_voxels = int(inside.sum())
     missing = []
     for channel in images:
+        if not channel.any():  # a sequence the case lacks: no field of view to intersect
+            missing.append(0.0)
+            continue
         outside_view = inside & ~field_of_view(channel[box])
         covered &= ~outside_view
         missing.append(int(outside_view.sum()) / brain_voxels if brain_voxels else 0.0)

@@ -15,7 +15,8 @@ U(0.8, 1.2) (p = 0.3), tumor-focused cropping, and contrast stretching by 1.25 (
 (p = 0.5); :func:`default_augmentation` chains them with those values, optionally followed by
 transforms of ours: :class:`BrainEdgeArtifact`, for the rims that skull stripping leaves on real scans,
 :class:`RandomBiasField`, for the coil and slab shading that real scans carry in one sequence and not another,
-and :class:`RandomSlabCut`, for the flat end of the brain where a sequence's slab ends.
+:class:`RandomSlabCut`, for the flat end of the brain where a sequence's slab ends, and
+:class:`RandomSequenceDropout`, for cases that lack sequences (zeroed channels, as inference feeds them).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from brainseg.errors import BrainSegError
+from brainseg.io.availability import usable_subsets
+from brainseg.io.naming import SEQUENCES
 from brainseg.labels import region_mask
 from brainseg.preprocess import bounding_box
 from brainseg.synth.fields import smooth_noise
@@ -496,6 +499,30 @@ def thick_slices(volume: np.ndarray, axis: int, thickness: float, offset: float 
     ) * share.reshape(shape)
 
 
+class RandomSequenceDropout:
+    """With probability ``p``, keep only one usable subset of the sequences and zero the other channels.
+
+    Not in A.2: clinical cases often lack sequences (:mod:`brainseg.io.availability`). The subset is drawn
+    uniformly from the 11 proper subsets that hold FLAIR or T1ce; a dropped channel becomes 0 everywhere,
+    which is what a missing sequence is after normalization at inference (an all-zero channel normalizes
+    to 0). The labels are kept: the network learns to answer what the remaining sequences still show.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = _check_probability("RandomSequenceDropout", p)
+        self.subsets = [subset for subset in usable_subsets() if len(subset) < len(SEQUENCES)]
+
+    def __call__(self, sample: Sample, rng: np.random.Generator) -> Sample:
+        apply = rng.random() < self.p
+        pick = int(rng.integers(len(self.subsets)))
+        if not apply:
+            return dict(sample)
+        keep = [SEQUENCES.index(s) for s in self.subsets[pick]]
+        images = np.zeros_like(sample["images"])
+        images[keep] = sample["images"][keep]
+        return {**sample, "images": images}
+
+
 class Compose:
     """Apply transforms in order, all drawing from one generator.
 
@@ -521,7 +548,11 @@ def real_domain_augmentation() -> list:
 
 
 def default_augmentation(
-    edge_artifacts: bool = False, bias_field: bool = False, slab_cuts: bool = False, real_domain: bool = False
+    edge_artifacts: bool = False,
+    bias_field: bool = False,
+    slab_cuts: bool = False,
+    real_domain: bool = False,
+    sequence_dropout: float = 0.0,
 ) -> Compose:
     """The A.2 pipeline: spatial transforms first, then intensity ones (which read the moved labels).
 
@@ -529,13 +560,16 @@ def default_augmentation(
     ``bias_field`` then :class:`RandomBiasField` (ours: per-sequence shading), ``real_domain`` then
     :func:`real_domain_augmentation` (thick slices, shading, contrast, noise; its bias field replaces the
     one of ``bias_field``), ``slab_cuts`` then :class:`RandomSlabCut` (ours: the brain ending where a
-    sequence's slab ends; last, so that the cut stays a flat, empty surface).
+    sequence's slab ends; last of the intensity-shaping ones, so that the cut stays a flat, empty surface);
+    ``sequence_dropout`` > 0 then :class:`RandomSequenceDropout` with that probability (after everything
+    else, so a dropped channel stays exactly 0).
     """
     transforms = [RandomFlip(0.5), RandomRotation(15.0, 0.3), RandomGamma((0.8, 1.2), 0.3), RegionContrastStretch()]
     transforms += [BrainEdgeArtifact()] if edge_artifacts else []
     transforms += [RandomBiasField()] if bias_field and not real_domain else []
     transforms += real_domain_augmentation() if real_domain else []
     transforms += [RandomSlabCut()] if slab_cuts else []
+    transforms += [RandomSequenceDropout(sequence_dropout)] if sequence_dropout > 0 else []
     return Compose(transforms)
 
 

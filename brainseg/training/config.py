@@ -74,6 +74,8 @@ class TrainConfig:
         edge_artifacts: augment with simulated skull-stripping rims (not in the paper's A.2).
         bias_field: augment with per-sequence smooth intensity shading (not in the paper's A.2).
         slab_cuts: augment with the brain ending at a plane, as where a sequence's slab ends (not in A.2).
+        sequence_dropout: share of patches that keep only a random subset of the sequences holding FLAIR or
+            T1ce, the rest zeroed (not in A.2): the model then runs on cases that lack sequences.
         synth_shape: grid of generated cases (same field of view, larger voxels), e.g. [60, 60, 40] for tests.
         loss: a loss name from :data:`brainseg.losses.LOSSES` instead of the variant's paper's (e.g. paper 002's
             loss comparison); None keeps the recipe's.
@@ -119,6 +121,7 @@ class TrainConfig:
     edge_artifacts: bool = False
     bias_field: bool = False
     slab_cuts: bool = False
+    sequence_dropout: float = 0.0
     device: str = "auto"
     cache: str = ".cache/synth"
     synth_shape: list[int] | None = None  # None: the BraTS grid; smaller grids make quick smoke runs
@@ -200,6 +203,7 @@ class TrainConfig:
             "low_grade_share",
             "tumor_probability",
             "hard_negative_share",
+            "sequence_dropout",
         ):
             share = getattr(self, name)
             if not 0.0 <= share <= 1.0:

@@ -505,6 +505,8 @@ class PatchDataset(Dataset):
         bias_field: add :class:`~brainseg.training.augment.RandomBiasField` to the default augmentation.
         slab_cuts: add :class:`~brainseg.training.augment.RandomSlabCut` to the default augmentation.
         real_domain: add the real-domain transforms (:func:`~brainseg.training.augment.real_domain_augmentation`).
+        sequence_dropout: probability of keeping only a random usable subset of the sequences
+            (:class:`~brainseg.training.augment.RandomSequenceDropout`); 0 never drops one.
         case_weights: one non-negative weight per source case; item ``i``'s case is then drawn with these
             odds (seeded by epoch and ``i``) instead of from the per-epoch permutation, e.g. to give real
             cases half the patches of a mixed source. None: every case equally often.
@@ -531,6 +533,7 @@ class PatchDataset(Dataset):
         bias_field: bool = False,
         slab_cuts: bool = False,
         real_domain: bool = False,
+        sequence_dropout: float = 0.0,
         case_weights: Sequence[float] | None = None,
     ) -> None:
         if len(source) == 0:
@@ -554,7 +557,9 @@ class PatchDataset(Dataset):
         self.normalization = check_method(normalization)
         self.augment = bool(augment)
         if augment:
-            self.transforms = transforms or default_augmentation(edge_artifacts, bias_field, slab_cuts, real_domain)
+            self.transforms = transforms or default_augmentation(
+                edge_artifacts, bias_field, slab_cuts, real_domain, sequence_dropout
+            )
         else:
             self.transforms = None
         self.seed = int(seed)

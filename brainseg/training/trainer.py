@@ -267,6 +267,7 @@ def _patch_dataset(config: TrainConfig, data: RunData, model: SegmentationModel)
         bias_field=config.bias_field,
         slab_cuts=config.slab_cuts,
         real_domain=config.real_augment,
+        sequence_dropout=config.sequence_dropout,
         case_weights=data.case_weights,
     )
 
@@ -407,6 +408,8 @@ def _extra_augmentation_text(config: TrainConfig) -> str:
     if config.hard_negative_share:
         kinds = " or ".join(HARD_NEGATIVE_KINDS[kind] for kind in config.hard_negative_kinds)
         extras.append(f"{config.hard_negative_share:g} of patches centred on {kinds}")
+    if config.sequence_dropout:
+        extras.append(f"sequence dropout on {config.sequence_dropout:g} of patches (a subset holding FLAIR or T1ce)")
     return f"; augmentation beyond A.2: {', '.join(extras)}" if extras else ""
 
 
@@ -448,6 +451,8 @@ def _metadata(session: _Session, seconds: float) -> dict:
             "seconds": round(seconds, 1),
             "hardware": hardware,
             "command": _command_text(config),
+            # Read by the Segmenter: only a model that saw zeroed sequences runs on a case lacking some.
+            **({"sequence_dropout": config.sequence_dropout} if config.sequence_dropout else {}),
             **({"init": started_from} if started_from is not None else {}),
         },
         "metrics": {"validation": session.val_description, "dice": session.last_val},
@@ -481,4 +486,5 @@ def _command_text(config: TrainConfig) -> str:
         + (f" --init {config.init}" if config.init else "")
         + (f" --pretrain-text {config.pretrain_text}" if config.pretrain_text else "")
         + (f" --ema {config.ema:g}" if config.ema else "")
+        + (f" --sequence-dropout {config.sequence_dropout:g}" if config.sequence_dropout else "")
     )

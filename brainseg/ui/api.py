@@ -31,10 +31,11 @@ def segment_files(
     segmenters: SegmenterFactory = default_segmenters,
     progress: Progress | None = None,
 ) -> tuple[Path, dict]:
-    """Segment the case of four sequence files and write ``segmentation.nii.gz`` and ``report.json``.
+    """Segment the case of the given sequence files and write ``segmentation.nii.gz`` and ``report.json``.
 
     Args:
-        t1, t1ce, t2, flair: the sequence files (any names).
+        t1, t1ce, t2, flair: the sequence files (any names); any subset holding FLAIR or T1ce, the others
+            None (the regions the subset cannot support are not predicted, see :mod:`brainseg.io.availability`).
         model: a variant name from ``choices``; None or empty for :data:`DEFAULT_MODEL`.
         prompt: free text, or None / empty for every region.
         out_dir: folder for the two files.
@@ -51,7 +52,7 @@ def segment_files(
     # Checked in the order of ``brainseg predict``, so that a bad call fails with the CLI's message.
     text = prompt_or_none(prompt)
     reading = interpret_prompt(text).require() if text is not None else None  # read once, used by the run
-    report(0.0, "Reading the four sequences")
+    report(0.0, "Reading the sequences")
     case = load_case(t1=t1 or None, t1ce=t1ce or None, t2=t2 or None, flair=flair or None)
     name = (model or "").strip() or DEFAULT_MODEL
     if name not in choices:

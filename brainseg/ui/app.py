@@ -34,8 +34,9 @@ from typing import Any
 
 import gradio as gr
 
-from brainseg.errors import BrainSegError
+from brainseg.errors import BrainSegError, CaseFilesError
 from brainseg.inference.protocol import SegmenterFactory
+from brainseg.io.naming import SEQUENCES
 from brainseg.labels import SUBREGIONS
 from brainseg.ui import compare, editing, rano_panel, screen_updates, segmentation, teaching, viewer
 from brainseg.ui.api import refine_uploaded, segment_files
@@ -192,19 +193,65 @@ def _wire_upload(app: _App, start: Any) -> None:
     inputs = [page.session, page.display, *page.upload_inputs]
     outputs = [page.session, page.example_list, page.display, *page.full_outputs, page.load_status]
     refused = {"fn": on_refused, "inputs": [page.session], "outputs": [page.title, page.load_status]}
-    page.load_button.click(
+
+    def on_loaded(state):
+        """The reassignment lists, filled from the case just loaded."""
+        return [gr.Dropdown(choices=c, value=v) for c, v in viewer.assignment_choices(state)]
+
+    @user_errors("Cannot load these sequences")
+    def on_reassign(
+        state, shown_as, t1, t1ce, t2, flair, files, truth, labels, as_t1, as_t1ce, as_t2, as_flair,
+        request: gr.Request,
+    ):  # fmt: skip
+        upload = Upload(t1, t1ce, t2, flair, files or (), truth, labels or "auto")
+        if not upload.files:
+            raise CaseFilesError("nothing to reassign: upload a case first")
+        chosen = (as_t1, as_t1ce, as_t2, as_flair)
+        assign = {sequence: value or "" for sequence, value in zip(SEQUENCES, chosen, strict=True)}
+        shown_as = shown_as.for_new_case()
+        try:
+            new_state, *shown = _opened(page, viewer.load_upload(state, upload, shown_as, assign), shown_as)
+        except BrainSegError as exc:
+            refusals[request.session_hash or ""] = without_folders(str(exc))
+            raise
+        return new_state, gr.Radio(value=None), *shown, viewer.loaded_markdown(new_state)
+
+    def on_loaded_if_shown(state, status):
+        """After files arrived: the reassignment lists, when they made a case (else unchanged)."""
+        if state is None or not str(status).startswith("✓"):
+            return [gr.skip()] * len(SEQUENCES)
+        return on_loaded(state)
+
+    assignments = list(page.assignments.values())
+    loaded = {"fn": on_loaded, "inputs": [page.session], "outputs": assignments, "api_visibility": "private"}
+    loading = page.load_button.click(
         on_upload,
         inputs,
         outputs,
         api_name="load_upload",
-        api_description="Load uploaded files (four sequences and/or a whole case) and an optional truth.",
+        api_description="Load uploaded files (the sequences, FLAIR or T1ce at least, and/or a whole case) and an "
+        "optional truth.",
         cancels=[start],
         show_progress_on=[page.load_button],
-    ).failure(**refused, api_visibility="private")
+    )
+    loading.success(**loaded)
+    loading.failure(**refused, api_visibility="private")
+    reassigning = page.assign_button.click(
+        on_reassign,
+        [*inputs, *assignments],
+        outputs,
+        api_visibility="private",
+        cancels=[start],
+        show_progress_on=[page.assign_button],
+    )
+    reassigning.success(**loaded)
+    reassigning.failure(**refused, api_visibility="private")
     for field in [*page.slots.values(), page.case_files, page.truth_file]:
-        field.upload(
+        arriving = field.upload(
             on_arrived, inputs, outputs, api_visibility="private", cancels=[start], show_progress_on=[page.load_button]
-        ).failure(**refused, api_visibility="private")
+        )
+        arriving.success(on_loaded_if_shown, [page.session, page.load_status], assignments, api_visibility="private")
+        arriving.failure(**refused, api_visibility="private")
 
 
 def _quiet(fraction: float, desc: str = "") -> None:

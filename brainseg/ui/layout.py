@@ -32,7 +32,10 @@ EXAMPLE_PROMPTS = (
     "segment the liver",
 )
 """Shown under the prompt box; the last one shows a refusal."""
-LOAD_HINT = "A whole case (zip, or files named by sequence) or all four sequences load as soon as they arrive."
+LOAD_HINT = (
+    "A whole case (zip, or files named by sequence) or all four sequences load as soon as they arrive; "
+    "fewer sequences (FLAIR or T1ce at least) load with **Load case**."
+)
 VIEW_MIN_WIDTH = 200
 """Pixels: three views side by side from a window 800 px wide (the sidebar closed) up."""
 NO_RUN = "No segmentation yet: pick a model and press **Segment**."
@@ -217,6 +220,13 @@ def _case_panel(page: Page, library: ExampleLibrary) -> None:
             )
             page.load_button = gr.Button("Load case", variant="primary", elem_id="bs-load")
             page.load_status = gr.Markdown(LOAD_HINT, elem_id="bs-load-status")
+            # Filled from each loaded upload: the file each sequence was read from, to change by hand.
+            with gr.Accordion("Sequences: reassign a file by hand", open=False, elem_id="bs-assign"):
+                page.assignments = {
+                    name: gr.Dropdown([], value=None, label=name, interactive=True, elem_id=f"bs-assign-{name.lower()}")
+                    for name in SEQUENCES
+                }
+                page.assign_button = gr.Button("Reload with these sequences", elem_id="bs-assign-apply")
 
 
 def _display_panel(page: Page) -> None:

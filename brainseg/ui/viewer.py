@@ -27,7 +27,9 @@ import numpy as np
 from scipy import ndimage
 
 from brainseg.errors import CaseFilesError
+from brainseg.hub import bundled_for_missing_sequences
 from brainseg.io import case_summary, format_summary, load_case
+from brainseg.io.availability import INFORMATIVE, missing_region_reasons, supported_regions
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import LABEL_NAMES, SUBREGIONS
 from brainseg.ui.compare import Comparison, grid_image
@@ -452,8 +454,12 @@ def load_example(
     return new_session, screen(new_session, cursor, display)
 
 
-def load_upload(session: Session | None, upload: Upload, display: Display) -> tuple[Session, Screen]:
-    """Load an uploaded case: explicit per-sequence files override same-role files of the whole-case upload.
+def load_upload(
+    session: Session | None, upload: Upload, display: Display, assign: dict[str, str] | None = None
+) -> tuple[Session, Screen]:
+    """Load an uploaded case: explicit per-sequence files override same-role files of the whole-case upload,
+    and ``assign`` (sequence -> file name as :attr:`brainseg.io.Case.candidates` lists it, ``""`` for none),
+    the user's own reassignment, overrides both.
 
     Raises:
         BrainSegError: nothing uploaded, or anything :func:`brainseg.io.load_case` refuses (same message
@@ -464,9 +470,10 @@ def load_upload(session: Session | None, upload: Upload, display: Display) -> tu
     case_files = [Path(p) for p in upload.case_files or ()]
     if not case_files and not any(key != "truth" for key in explicit):
         raise CaseFilesError(
-            "nothing to load: upload the four sequences (T1, T1ce, T2, FLAIR) or one .zip / several files of a case"
+            "nothing to load: upload the sequences (T1, T1ce, T2, FLAIR; FLAIR or T1ce at least) or one .zip / "
+            "several files of a case"
         )
-    case = load_case(case_files or None, **explicit, labels=upload.labels)
+    case = load_case(case_files or None, **explicit, labels=upload.labels, assign=assign or None)
     if not case_files and case.name == "case":  # four slots of any names: name it after what they share
         case = dataclasses.replace(case, name=common_stem([p.name for k, p in explicit.items() if k != "truth"]))
     new_session, cursor = open_case(prepare(case), "uploaded case")
@@ -475,11 +482,42 @@ def load_upload(session: Session | None, upload: Upload, display: Display) -> tu
 
 
 def loaded_markdown(session: Session) -> str:
-    """What an upload was read as: each file's whole name and the sequence (or truth) it was taken as."""
-    sources = session.loaded.case.sources
-    names = {role: Path(s.file).name if s.file.startswith("/") else s.file for role, s in sources.items()}
-    lines = [f"{role} ← `{name}`" for role, name in names.items()]
-    return f"✓ **Loaded {session.loaded.case.name}**  \n" + "  \n".join(lines)
+    """What an upload was read as: each file's whole name and the sequence (or truth) it was taken as, the
+    sequences it lacks, the regions they allow and the model variants that run on them."""
+    case = session.loaded.case
+    names = {role: _shown_name(s.file) for role, s in case.sources.items()}
+    lines = [f"{role} ← `{names[role]}`" if role in names else f"{role} — *missing*" for role in SEQUENCES]
+    lines += [f"truth ← `{names['truth']}`"] if "truth" in names else []
+    if case.missing:
+        reasons = missing_region_reasons(case.available)
+        runs = bundled_for_missing_sequences()
+        lines.append(
+            f"**Regions these sequences allow: {', '.join(supported_regions(case.available))}**"
+            + "".join(f"; {region} not ({reason})" for region, reason in reasons.items())
+        )
+        without = ", ".join(case.missing)
+        lines.append(
+            f"Variants that run without {without}: {', '.join(runs)} (trained with sequence dropout); the others "
+            "need all four."
+            if runs
+            else f"No bundled variant runs without {without}: each needs all four (none was trained with sequence "
+            "dropout)."
+        )
+    return f"✓ **Loaded {case.name}**  \n" + "  \n".join(lines)
+
+
+def _shown_name(file: str) -> str:
+    """A file's name as the user gave it (a server path shows its last part only)."""
+    return Path(file).name if file.startswith("/") else file
+
+
+def assignment_choices(session: Session) -> list[tuple[list[tuple[str, str]], str]]:
+    """For each sequence in T1, T1ce, T2, FLAIR order: the (label, value) choices of its reassignment list (every
+    NIfTI file of the upload, and "not used") and the file it was read from ("" when missing)."""
+    case = session.loaded.case
+    choices = [("(not used)", ""), *((_shown_name(name), name) for name in case.candidates)]
+    current = {role: info.file for role, info in case.sources.items()}
+    return [(choices, current.get(sequence, "")) for sequence in SEQUENCES]
 
 
 def waiting_markdown(upload: Upload) -> str:
@@ -491,7 +529,12 @@ def waiting_markdown(upload: Upload) -> str:
     missing = [name for name, path in slots.items() if not path]
     if not missing:
         return "These files are the case on screen."
-    return f"Received {', '.join(have)}; add {', '.join(missing)} to load the case."
+    if not any(name in have for name in INFORMATIVE):
+        return f"Received {', '.join(have)}; add FLAIR or T1ce at least ({', '.join(missing)} are missing)."
+    return (
+        f"Received {', '.join(have)}; add {', '.join(missing)}, or press **Load case** to use these "
+        f"(regions they allow: {', '.join(supported_regions(have))})."
+    )
 
 
 def refused_title(session: Session | None, message: str) -> str:

@@ -60,8 +60,8 @@ def registered_pointwise_variant() -> Iterator[None]:
         VARIANTS.pop("test-pointwise", None)
 
 
-def pointwise_checkpoint(folder: Path, bias_shift: float = 0.0) -> Path:
-    return save_checkpoint(PointwiseModel(PointwiseConfig(bias_shift=bias_shift)), folder)
+def pointwise_checkpoint(folder: Path, bias_shift: float = 0.0, metadata: dict | None = None) -> Path:
+    return save_checkpoint(PointwiseModel(PointwiseConfig(bias_shift=bias_shift)), folder, metadata=metadata)
 
 
 def brain_images(shape=(40, 36, 24), seed=0) -> dict[str, np.ndarray]:

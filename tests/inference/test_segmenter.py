@@ -25,19 +25,12 @@ from tests.inference.helpers import (
     ForwardCounter,
     brain_images,
     pointwise_checkpoint,
-    registered_pointwise_variant,
     write_brain_case,
 )
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread", "pointwise_variant")
 
 SHAPE = (40, 36, 24)
-
-
-@pytest.fixture(scope="module")
-def pointwise_variant():
-    with registered_pointwise_variant():
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -77,11 +77,39 @@ def test_explicit_files_take_their_roles_whatever_their_names(tmp_path):
     assert case.sources["T2"].file == "t2_scan_a.nii.gz"
 
 
-def test_missing_sequence_message(tmp_path):
+def test_a_case_lacking_a_sequence_loads_with_that_channel_zero_and_says_so(tmp_path):
     paths = write_case(tmp_path / "c")
     paths["T2"].unlink()
-    with pytest.raises(CaseFilesError, match=r"c: missing T2 \(found: FLAIR=Case-001_flair.nii.gz"):
+    case = load_case(tmp_path / "c")
+    assert case.available == ("T1", "T1ce", "FLAIR") and case.missing == ("T2",)
+    assert not case.image("T2").any() and case.image("FLAIR").any()
+    assert case.reference_sequence == "T1ce" and "T2" not in case.sources
+    assert "c: sequences used: T1, T1ce, FLAIR (missing T2); regions predicted: WT, TC, ET" in case.warnings
+
+
+def test_flair_alone_is_put_on_its_own_grid_and_named_from_it(tmp_path):
+    paths = write_case(tmp_path / "c")
+    case = load_case(flair=paths["FLAIR"])
+    assert case.available == ("FLAIR",) and case.reference_sequence == "FLAIR"
+    assert case.images.shape == (4, 12, 14, 10) and case.images[:3].max() == 0
+    assert any("regions predicted: WT; not predicted: TC, ET (need T1ce)" in w for w in case.warnings)
+    from_folder = load_case([paths["FLAIR"], paths["T1"]])
+    assert from_folder.available == ("T1", "FLAIR") and from_folder.name == "Case-001"
+
+
+@pytest.mark.parametrize("kept", [("T1", "T2"), ("T1",), ()])
+def test_a_case_without_flair_and_t1ce_is_refused_naming_what_was_found(tmp_path, kept):
+    paths = write_case(tmp_path / "c")
+    for sequence in SEQUENCES:
+        if sequence not in kept:
+            paths[sequence].unlink()
+    with pytest.raises(CaseFilesError) as caught:
         load_case(tmp_path / "c")
+    message = str(caught.value)
+    assert message.startswith("c: missing FLAIR and T1ce (found: ") and "need FLAIR or T1ce at least" in message
+    assert all(f"{s}=Case-001_" in message for s in kept)
+    with pytest.raises(CaseFilesError, match=r"^missing FLAIR and T1ce \(given: T1\)"):
+        load_case(t1=tmp_path / "c" / "Case-001_t1.nii.gz")
 
 
 def test_different_grid_is_resampled_and_reported(tmp_path):
@@ -124,3 +152,36 @@ def test_summary_text_names_everything(tiny_case):
     assert summary["truth"]["volumes_ml"]["ET"] == pytest.approx(0.008)
     text = format_summary(summary)
     assert "orientation LPS" in text and "T1ce  Case-001_t1ce.nii.gz  int16" in text
+
+
+def test_the_users_assignment_replaces_the_names(tmp_path):
+    paths = write_case(tmp_path / "c")
+    archive = tmp_path / "up.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in paths.values():
+            zf.write(path, path.name)
+    case = load_case(archive)
+    assert set(case.candidates) >= {f"up.zip:{paths[s].name}" for s in SEQUENCES}
+    swapped = load_case(
+        archive, assign={"T1": f"up.zip:{paths['T1ce'].name}", "T1ce": f"up.zip:{paths['T1'].name}", "T2": ""}
+    )
+    assert swapped.available == ("T1", "T1ce", "FLAIR")
+    np.testing.assert_array_equal(swapped.image("T1"), case.image("T1ce"))
+    np.testing.assert_array_equal(swapped.image("T1ce"), case.image("T1"))
+    assert swapped.sources["T1"].file == f"up.zip:{paths['T1ce'].name}"
+    with pytest.raises(CaseFilesError, match=r"^up.zip: no file named x.nii.gz to use as T2; files: up.zip:"):
+        load_case(archive, assign={"T2": "x.nii.gz"})
+    twice = f"up.zip:{paths['T2'].name}"
+    with pytest.raises(CaseFilesError, match=r"is assigned to both T2 and FLAIR; one file per sequence"):
+        load_case(archive, assign={"T2": twice, "FLAIR": twice})
+    with pytest.raises(CaseFilesError, match="need FLAIR or T1ce"):
+        load_case(archive, assign={"T1ce": "", "FLAIR": ""})
+
+
+def test_an_assignment_settles_two_files_named_alike(tmp_path):
+    paths = write_case(tmp_path / "c")
+    (tmp_path / "c" / "other_t1ce.nii.gz").write_bytes(paths["T1ce"].read_bytes())
+    with pytest.raises(CaseFilesError, match="2 files look like T1ce"):
+        load_case(tmp_path / "c")
+    case = load_case(tmp_path / "c", assign={"T1ce": "other_t1ce.nii.gz"})
+    assert case.sources["T1ce"].file == "other_t1ce.nii.gz" and case.available == SEQUENCES

@@ -165,3 +165,26 @@ def test_tuned_thresholds_travel_in_the_exported_card_and_the_segmenter_applies_
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and f"--postprocessing {out}: not the JSON of evaluate-model" in bad.stderr
+
+
+def test_subsets_are_scored_on_the_regions_they_show_beside_all_four(cross_validated, tmp_path):
+    root, _template, _stdout, _record = cross_validated
+    for fold in (0, 1):
+        torch.manual_seed(fold)
+        metadata = {"training": {"sequence_dropout": 0.5}}
+        save_checkpoint(create("unet3d", "demo"), tmp_path / f"fold{fold}", metadata=metadata)
+    out = tmp_path / "subsets.md"
+    result = run(
+        "evaluate-model", "--checkpoint", f"local-dir:{tmp_path}/fold{{fold}}", "--data", str(root / "cases"),
+        "--folds", "2", "--subsets", "all,flair,T1ce", "--out", str(out),
+    )  # fmt: skip
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert [row["subset"] for row in record["rows"]] == ["all", "FLAIR", "T1ce"]
+    assert len(record["cases"]) == 3 * len(NAMES)
+    flair = next(row for row in record["rows"] if row["subset"] == "FLAIR")
+    assert flair["dice"]["TC"] is None and flair["dice"]["ET"] is None and flair["dice"]["WT"] is not None
+    t1ce = next(row for row in record["rows"] if row["subset"] == "T1ce")
+    assert t1ce["dice"]["WT"] is None and t1ce["dice"]["TC"] is not None
+    full = record["rows"][0]["dice"]["WT"]
+    assert flair["difference"]["WT"] == pytest.approx(flair["dice"]["WT"] - full)
+    assert "| FLAIR | 4 |" in result.stdout and "| — | — |" in result.stdout

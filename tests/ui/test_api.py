@@ -50,8 +50,8 @@ def test_a_prompt_is_passed_on(files, tmp_path):
 
 def test_bad_calls_fail_with_one_line_and_run_nothing(files, tmp_path):
     factory = FakeFactory()
-    with pytest.raises(BrainSegError, match="^missing FLAIR: give T1, T1ce, T2 and FLAIR files"):
-        segment_files(*files[:3], None, None, "", tmp_path, CHOICES, segmenters=factory)
+    with pytest.raises(BrainSegError, match=r"^missing FLAIR and T1ce \(given: T1, T2\): give FLAIR or T1ce"):
+        segment_files(files[0], None, files[2], None, None, "", tmp_path, CHOICES, segmenters=factory)
     with pytest.raises(PromptRefused, match="'liver' is outside"):
         segment_files(*files, None, "the liver", tmp_path, CHOICES, segmenters=factory)
     with pytest.raises(BrainSegError, match="unknown model 'nope'; valid models: "):

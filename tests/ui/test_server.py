@@ -73,16 +73,16 @@ def test_bad_upload_is_the_cli_line_and_the_case_stays(client, tmp_path, capsys)
     paths = write_case(tmp_path / "c", truth=False)
     client.predict(*(handle_file(str(paths[s])) for s in ("T1", "T1ce", "T2", "FLAIR")), None, None, "auto",
                    api_name="/load_upload")  # fmt: skip
-    archive = tmp_path / "no-flair.zip"
+    archive = tmp_path / "t1-t2.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for sequence in ("T1", "T1ce", "T2"):
+        for sequence in ("T1", "T2"):
             zf.write(paths[sequence], paths[sequence].name)
     with pytest.raises(AppError) as caught:
         client.predict(None, None, None, None, [handle_file(str(archive))], None, "auto",
                        api_name="/load_upload")  # fmt: skip
     assert cli_main(["inspect", str(archive)]) == 2
     cli_line = capsys.readouterr().err.strip()
-    assert cli_line.startswith("error: no-flair.zip: missing FLAIR")
+    assert cli_line.startswith("error: t1-t2.zip: missing FLAIR and T1ce")
     assert f"error: {caught.value}" == cli_line
     # The session still holds the uploaded case: moving a slider renders it.
     axial, _, _, heat, _, _, _, compare, readout = client.predict(5, 6, 2, api_name="/move_axial")
@@ -123,7 +123,7 @@ def test_segment_four_files_with_the_default_model(client, tmp_path, demo_checkp
     ("prompt", "sequences", "expected"),
     [
         ("segment the liver", ("T1", "T1ce", "T2", "FLAIR"), "'liver' is outside what BrainSeg segments"),
-        (None, ("T1", "T1ce", "T2"), "missing FLAIR: give T1, T1ce, T2 and FLAIR files"),
+        (None, ("T1", "T2"), "missing FLAIR and T1ce (given: T1, T2): give FLAIR or T1ce at least"),
     ],
 )
 def test_segment_refuses_bad_input_with_the_cli_line(client, tmp_path, demo_checkpoint, capsys, prompt, sequences,

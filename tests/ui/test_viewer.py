@@ -7,6 +7,7 @@ import pytest
 
 from brainseg.cli import main as cli_main
 from brainseg.errors import BrainSegError, CaseFilesError
+from brainseg.hub import bundled_for_missing_sequences
 from brainseg.labels import ED
 from brainseg.ui import viewer
 from brainseg.ui.viewer import Display, Upload
@@ -78,20 +79,22 @@ def test_bad_upload_raises_the_cli_message_and_keeps_the_session(tiny_library, t
     session, _ = viewer.load_example(None, "Case-001", Display(), tiny_library)
     before = (session.loaded, session.summary, list(session.warnings))
     paths = write_case(tmp_path / "bad", truth=False)
-    archive = tmp_path / "three-sequences.zip"
+    archive = tmp_path / "two-sequences.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for sequence in ("T1", "T1ce", "T2"):  # FLAIR missing
+        for sequence in ("T1", "T2"):  # neither FLAIR nor T1ce: nothing informative to segment
             zf.write(paths[sequence], paths[sequence].name)
     with pytest.raises(BrainSegError) as caught:
         viewer.load_upload(session, Upload(case_files=[str(archive)]), Display())
     assert cli_main(["inspect", str(archive)]) == 2
     assert capsys.readouterr().err == f"error: {caught.value}\n"  # the same single line as the CLI
-    assert str(caught.value).startswith("three-sequences.zip: missing FLAIR")
+    assert str(caught.value).startswith("two-sequences.zip: missing FLAIR and T1ce (found: ")
     assert (session.loaded, session.summary, session.warnings) == before
 
 
 def test_nothing_uploaded_is_a_clear_error():
-    with pytest.raises(CaseFilesError, match="nothing to load: upload the four sequences"):
+    with pytest.raises(
+        CaseFilesError, match=r"nothing to load: upload the sequences \(T1, T1ce, T2, FLAIR; FLAIR or T1ce at least\)"
+    ):
         viewer.load_upload(None, Upload(truth="seg.nii.gz"), Display())
 
 
@@ -205,3 +208,55 @@ def test_four_slots_are_named_after_what_their_file_names_share():
     )
     assert viewer.common_stem(["patient12a.nii", "patient12b.nii"]) == "patient12"
     assert viewer.common_stem(["T1.nii", "T1ce.nii", "T2.nii", "FLAIR.nii"]) == "case"
+
+
+def _zip(archive, paths, sequences):
+    with zipfile.ZipFile(archive, "w") as zf:
+        for sequence in sequences:
+            zf.write(paths[sequence], paths[sequence].name)
+    return archive
+
+
+def test_an_upload_without_t1ce_says_what_is_missing_and_what_runs(tmp_path):
+    paths = write_case(tmp_path / "c", truth=False)
+    archive = _zip(tmp_path / "no-t1ce.zip", paths, ("T1", "T2", "FLAIR"))
+    session, shown = viewer.load_upload(None, Upload(case_files=[str(archive)]), Display())
+    text = viewer.loaded_markdown(session)
+    assert f"FLAIR ← `no-t1ce.zip:{paths['FLAIR'].name}`" in text
+    assert "T1ce — *missing*" in text
+    assert "Regions these sequences allow: WT" in text and "TC not (needs T1ce)" in text
+    runs = bundled_for_missing_sequences()  # the bundled checkpoints trained with sequence dropout
+    assert (f"Variants that run without T1ce: {', '.join(runs)}" if runs else "No bundled variant runs") in text
+    assert "sequences used: T1, T2, FLAIR" in shown.warnings
+
+
+def test_the_reassignment_lists_every_file_and_reloads_with_the_users_choice(tmp_path):
+    paths = write_case(tmp_path / "c", truth=False)
+    archive = _zip(tmp_path / "up.zip", paths, ("T1", "T1ce", "T2", "FLAIR"))
+    session, _ = viewer.load_upload(None, Upload(case_files=[str(archive)]), Display())
+    choices = viewer.assignment_choices(session)
+    assert [current for _, current in choices] == [f"up.zip:{paths[s].name}" for s in ("T1", "T1ce", "T2", "FLAIR")]
+    assert choices[0][0][0] == ("(not used)", "")
+    assert {value for _, value in choices[0][0][1:]} == {f"up.zip:{p.name}" for p in paths.values()}
+    # The user says the file named T1 is really T1ce and the reverse, and drops T2.
+    swapped = {"T1": choices[1][1], "T1ce": choices[0][1], "T2": "", "FLAIR": choices[3][1]}
+    reloaded, _ = viewer.load_upload(session, Upload(case_files=[str(archive)]), Display(), assign=swapped)
+    before, after = session.loaded.case, reloaded.loaded.case
+    np.testing.assert_array_equal(after.image("T1"), before.image("T1ce"))
+    np.testing.assert_array_equal(after.image("T1ce"), before.image("T1"))
+    assert after.missing == ("T2",)
+    assert "T2 — *missing*" in viewer.loaded_markdown(reloaded)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (("T1", "T2"), "Received T1, T2; add FLAIR or T1ce at least (T1ce, FLAIR are missing)."),
+        (("FLAIR",), "Received FLAIR; add T1, T1ce, T2, or press **Load case** to use these (regions they allow: WT)."),
+        (("T1", "T1ce", "T2", "FLAIR"), "These files are the case on screen."),
+    ],
+)
+def test_the_waiting_line_says_what_is_missing_and_what_would_run(tmp_path, given, expected):
+    slots = {sequence.lower(): f"/tmp/{sequence}.nii.gz" if sequence in given else None
+             for sequence in ("T1", "T1ce", "T2", "FLAIR")}  # fmt: skip
+    assert viewer.waiting_markdown(Upload(**slots)) == expected
