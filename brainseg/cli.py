@@ -367,6 +367,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: exists and is not a folder")
     started = time.perf_counter()
     case = load_case(args.case, **explicit, read_truth=False)
+    if args.register:
+        from brainseg.preprocess.registration import register_case
+
+        case = register_case(case)
     loaded = time.perf_counter()
     keep = {"min_component_fraction": 0.0} if args.keep_small_components else {}
     keep |= {"min_enhancing_ml": 0.0} if args.keep_small_enhancing else {}
@@ -375,7 +379,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         return _predict_fused(args, case, members, keep)
     if args.fusion:
         raise UsageError(f"--fusion {args.fusion}: give two or more models, e.g. --model clip-unet3d,unet3d,msfen")
-    segmenter = Segmenter(members[0], args.device, **keep)
+    segmenter = Segmenter(members[0], args.device, **keep).for_case(case)  # a case lacking sequences may switch
     result = segmenter.segment(case, args.prompt, uncertainty=args.uncertainty)
     result.timings.update(load_case=loaded - started, load_checkpoint=segmenter.load_seconds)
     segmentation, report = segmenter.write(case, result, out, labels=args.labels)
@@ -735,6 +739,8 @@ def _add_predict_parser(commands) -> None:
         predict,
         {
             "--snapshot": "also write overlay.png: tri-planar views through the tumor",
+            "--register": "rigidly register every sequence to FLAIR first (SimpleITK, mutual information; for "
+            "sequences that are not co-registered, ~10 s each on a CPU)",
             "--keep-small-components": "keep small tumor components (default: those under the checkpoint's share of "
             "the largest, 5%% unless its card chose another by cross-validation, are removed as likely "
             "false positives)",

@@ -149,23 +149,55 @@ def read_config(folder: Path, label: str) -> tuple[ModelConfig, dict[str, Any]]:
     return config, metadata
 
 
+MISSING_SEQUENCES_FOLDER = "sequence-dropout"
+"""Sub-folder of a checkpoint folder holding the same variant trained with sequence dropout.
+
+A variant may keep its best checkpoint for complete cases and a second one for cases that lack sequences
+(dropout costs some accuracy on complete cases): the Segmenter switches to this one for such a case."""
+
+
 def runs_on_missing_sequences(metadata: dict[str, Any]) -> bool:
     """Whether a checkpoint was trained with sequence dropout (``brainseg train --sequence-dropout``), so that
     it may segment a case lacking sequences; read from its ``brainseg`` metadata block."""
     return bool((metadata.get("training") or {}).get("sequence_dropout"))
 
 
+def _folder_runs_on_missing(folder: Path) -> bool:
+    try:
+        metadata = json.loads((folder / CONFIG_FILE).read_text()).get("brainseg", {})
+    except (OSError, json.JSONDecodeError):
+        return False  # a broken folder is reported when it is loaded, not here
+    return runs_on_missing_sequences(metadata)
+
+
+def missing_sequences_source(source: str) -> str | None:
+    """The checkpoint kept beside ``source`` for cases lacking sequences (its :data:`MISSING_SEQUENCES_FOLDER`
+    sub-folder, trained with sequence dropout), or None.
+
+    Bundled and ``local-dir:`` sources only; a Hub checkpoint for incomplete cases is a repo of its own,
+    given as the model.
+    """
+    parsed = parse_source(source)
+    if parsed.kind == "bundled" and "/" not in parsed.location:
+        candidate = CheckpointSource("bundled", f"{parsed.location}/{MISSING_SEQUENCES_FOLDER}")
+        folder = BUNDLED_DIR / candidate.location
+    elif parsed.kind == "local-dir":
+        folder = Path(parsed.location).expanduser() / MISSING_SEQUENCES_FOLDER
+        candidate = CheckpointSource("local-dir", str(folder))
+    else:
+        return None
+    return str(candidate) if _folder_runs_on_missing(folder) else None
+
+
 def bundled_for_missing_sequences() -> list[str]:
-    """Names of the bundled checkpoints that run on cases lacking sequences (their config.json says so)."""
-    names = []
-    for folder in sorted(BUNDLED_DIR.glob("*/")) if BUNDLED_DIR.is_dir() else []:
-        try:
-            metadata = json.loads((folder / CONFIG_FILE).read_text()).get("brainseg", {})
-        except (OSError, json.JSONDecodeError):
-            continue  # a broken bundled folder is reported when it is loaded, not here
-        if runs_on_missing_sequences(metadata):
-            names.append(folder.name)
-    return names
+    """Names of the bundled variants that run on cases lacking sequences: their checkpoint was trained with
+    sequence dropout, or one beside it was (:data:`MISSING_SEQUENCES_FOLDER`)."""
+    folders = sorted(BUNDLED_DIR.glob("*/")) if BUNDLED_DIR.is_dir() else []
+    return [
+        folder.name
+        for folder in folders
+        if _folder_runs_on_missing(folder) or _folder_runs_on_missing(folder / MISSING_SEQUENCES_FOLDER)
+    ]
 
 
 def load_checkpoint(source: str | CheckpointSource, device: str | torch.device = "cpu") -> LoadedCheckpoint:

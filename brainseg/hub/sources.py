@@ -9,7 +9,8 @@ from pathlib import Path
 from brainseg.errors import BrainSegError
 
 BUNDLED_DIR = Path(__file__).resolve().parents[2] / "assets" / "checkpoints"
-"""Small demo checkpoints shipped in the repository, one folder per variant."""
+"""Small demo checkpoints shipped in the repository, one folder per variant (a sub-folder holds a variant's
+checkpoint for cases lacking sequences, :data:`brainseg.hub.checkpoint.MISSING_SEQUENCES_FOLDER`)."""
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 SOURCE_FORMS = "a bundled name (e.g. clip-unet3d), local-dir:PATH or hf-hub:org/repo@revision"
@@ -63,6 +64,6 @@ def parse_source(text: str) -> CheckpointSource:
         if not path:
             raise CheckpointError(f"checkpoint source {text!r} names no folder; expected local-dir:PATH")
         return CheckpointSource("local-dir", path)
-    if re.fullmatch(r"[a-z0-9][a-z0-9-]*", text):
+    if re.fullmatch(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)?", text):  # a variant, or a checkpoint beside it
         return CheckpointSource("bundled", text)
     raise CheckpointError(f"checkpoint source {text!r} is not {SOURCE_FORMS}")

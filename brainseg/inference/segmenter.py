@@ -33,7 +33,12 @@ from time import perf_counter
 import numpy as np
 import torch
 
-from brainseg.hub import bundled_for_missing_sequences, load_checkpoint, runs_on_missing_sequences
+from brainseg.hub import (
+    bundled_for_missing_sequences,
+    load_checkpoint,
+    missing_sequences_source,
+    runs_on_missing_sequences,
+)
 from brainseg.inference.device import InferenceError, precision_name, resolve_device
 from brainseg.inference.passes import PassOutput, RunConfig, describe_run, run_passes
 from brainseg.inference.postprocess import (
@@ -56,14 +61,13 @@ from brainseg.labels import EVALUATION_REGIONS
 from brainseg.metrics.volume import voxel_volume_ml
 from brainseg.models import get_variant
 from brainseg.preprocess.coverage import normalize_covered
+from brainseg.preprocess.input_checks import case_input_warnings
 from brainseg.preprocess.normalize import BRAIN_BOX_MARGIN, brain_box, check_method
 from brainseg.text.prompts import PromptInterpretation, interpret_prompt
 
 DEFAULT_MODEL = "clip-unet3d"
 MAX_SEGMENTERS = 3
 """Built segmenters kept by :func:`get_segmenter` (least recently used dropped first)."""
-SKULL_STRIPPED_MAX_FRACTION = 0.6
-"""A BraTS brain fills ~15-25 % of its volume; far more nonzero voxels means the skull is still there."""
 SPACING_TOLERANCE = 0.25
 """Relative spacing difference from the model's training spacing above which a warning is given."""
 
@@ -204,9 +208,34 @@ class Segmenter:
         }
         # Only a model trained with sequence dropout has seen zeroed channels; others need all four.
         self.runs_on_missing = runs_on_missing_sequences(self.checkpoint.metadata)
+        self._asked_thresholds = (min_component_fraction, min_enhancing_ml)  # None: each checkpoint's own
+        self._companion: Segmenter | None = None
         self._channel_order = [SEQUENCES.index(s) for s in config.data.sequences]
         self._cache: OrderedDict[str, _CaseEntry] = OrderedDict()
         self._lock = threading.RLock()
+
+    def for_case(self, case: Case) -> Segmenter:
+        """The segmenter that runs ``case``: this one, or, for a case lacking sequences that this checkpoint
+        was not trained for, the checkpoint kept beside it that was (loaded once, on first need; see
+        :func:`brainseg.hub.checkpoint.missing_sequences_source`). :meth:`segment`, :meth:`report` and
+        :meth:`write` go through it, so the report names the checkpoint that made the segmentation."""
+        if self.runs_on_missing or not tuple(getattr(case, "missing", ())):
+            return self
+        with self._lock:
+            if self._companion is None:
+                source = missing_sequences_source(self.info["source"])
+                if source is None:
+                    return self
+                fraction, enhancing_ml = self._asked_thresholds
+                self._companion = Segmenter(
+                    source,
+                    str(self.device),
+                    run=self.run_config,
+                    cache_cases=self.cache_cases,
+                    min_component_fraction=fraction,
+                    min_enhancing_ml=enhancing_ml,
+                )
+            return self._companion
 
     def __repr__(self) -> str:
         return f"Segmenter({self.info['source']!r}, device={self.info['device']!r})"
@@ -251,13 +280,8 @@ class Segmenter:
         normalized, coverage = normalize_covered(ordered, data.normalization)  # (4, X, Y, Z) float32
         brain = coverage.covered
         warnings = [line] if (line := coverage.warning(data.sequences)) else []
-        fraction = coverage.volume_fraction
-        if fraction > SKULL_STRIPPED_MAX_FRACTION:
-            warnings.append(
-                f"{fraction:.0%} of the volume is nonzero in some sequence: the images look not skull-stripped; "
-                "the models expect skull-stripped, co-registered BraTS-like input"
-            )
         available = tuple(getattr(case, "available", SEQUENCES))  # load_case has told the user what is missing
+        warnings += case_input_warnings(case)
         model_shape = model_grid_shape(case.shape, case.spacing, data.spacing_mm)
         network_brain = brain
         if model_shape is not None:  # thick slices: the network works on its own spacing (resampling.py)
@@ -306,6 +330,8 @@ class Segmenter:
             PromptRefused: the prompt was refused (before any preprocessing or network pass).
             BrainSegError: the case does not fit the model (one-line message).
         """
+        if (chosen := self.for_case(case)) is not self:
+            return chosen.segment(case, prompt, uncertainty=uncertainty, progress=progress)
         started = perf_counter()
         interpretation = read_prompt(prompt)
         targets = self.check_sequences(case, interpretation.regions)
@@ -342,6 +368,8 @@ class Segmenter:
             InferenceError: the case lacks sequences and this model was not trained for that, or none of the
                 asked regions can be seen on the sequences the case has.
         """
+        if (chosen := self.for_case(case)) is not self:
+            return chosen.check_sequences(case, regions)
         available = tuple(getattr(case, "available", SEQUENCES))
         missing = [s for s in SEQUENCES if s not in available]
         if missing and not self.runs_on_missing:
@@ -506,6 +534,8 @@ class Segmenter:
 
     def report(self, case: Case, result: Segmentation, *, labels: str = "brats2023") -> dict:
         """The ``report.json`` content (see :func:`brainseg.inference.report.build_report`)."""
+        if (chosen := self.for_case(case)) is not self:
+            return chosen.report(case, result, labels=labels)
         return build_report(case, result, self.info, labels=labels, training=self.checkpoint.metadata)
 
     def write(
@@ -513,6 +543,8 @@ class Segmenter:
     ) -> tuple[Path, Path]:
         """Write ``segmentation.nii.gz`` (target regions, on the input grid with the T1ce file's affine),
         ``uncertainty.nii.gz`` when computed, and ``report.json``; returns (segmentation, report) paths."""
+        if (chosen := self.for_case(case)) is not self:
+            return chosen.write(case, result, out_dir, labels)
         return write_outputs(case, result, self.info, out_dir, labels=labels, training=self.checkpoint.metadata)
 
 

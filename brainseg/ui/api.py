@@ -60,7 +60,7 @@ def segment_files(
         raise ModelConfigError(f"model {name!r} is not offered here; models: {', '.join(choices)}")
     source = choices[name].require()
     report(0.1, f"Loading {name}")
-    segmenter = segmenters(source)
+    segmenter = segmenters(source).for_case(case)
 
     def network(fraction: float, message: str) -> None:
         report(0.15 + 0.8 * min(max(float(fraction), 0.0), 1.0), message)

@@ -200,7 +200,7 @@ def _wire_upload(app: _App, start: Any) -> None:
 
     @user_errors("Cannot load these sequences")
     def on_reassign(
-        state, shown_as, t1, t1ce, t2, flair, files, truth, labels, as_t1, as_t1ce, as_t2, as_flair,
+        state, shown_as, t1, t1ce, t2, flair, files, truth, labels, as_t1, as_t1ce, as_t2, as_flair, register,
         request: gr.Request,
     ):  # fmt: skip
         upload = Upload(t1, t1ce, t2, flair, files or (), truth, labels or "auto")
@@ -210,7 +210,8 @@ def _wire_upload(app: _App, start: Any) -> None:
         assign = {sequence: value or "" for sequence, value in zip(SEQUENCES, chosen, strict=True)}
         shown_as = shown_as.for_new_case()
         try:
-            new_state, *shown = _opened(page, viewer.load_upload(state, upload, shown_as, assign), shown_as)
+            loaded_case = viewer.load_upload(state, upload, shown_as, assign, register=bool(register))
+            new_state, *shown = _opened(page, loaded_case, shown_as)
         except BrainSegError as exc:
             refusals[request.session_hash or ""] = without_folders(str(exc))
             raise
@@ -238,7 +239,7 @@ def _wire_upload(app: _App, start: Any) -> None:
     loading.failure(**refused, api_visibility="private")
     reassigning = page.assign_button.click(
         on_reassign,
-        [*inputs, *assignments],
+        [*inputs, *assignments, page.register],
         outputs,
         api_visibility="private",
         cancels=[start],

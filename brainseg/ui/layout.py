@@ -221,11 +221,17 @@ def _case_panel(page: Page, library: ExampleLibrary) -> None:
             page.load_button = gr.Button("Load case", variant="primary", elem_id="bs-load")
             page.load_status = gr.Markdown(LOAD_HINT, elem_id="bs-load-status")
             # Filled from each loaded upload: the file each sequence was read from, to change by hand.
-            with gr.Accordion("Sequences: reassign a file by hand", open=False, elem_id="bs-assign"):
+            with gr.Accordion("Sequences: reassign a file by hand, register to FLAIR", open=False, elem_id="bs-assign"):
                 page.assignments = {
                     name: gr.Dropdown([], value=None, label=name, interactive=True, elem_id=f"bs-assign-{name.lower()}")
                     for name in SEQUENCES
                 }
+                page.register = gr.Checkbox(
+                    False,
+                    label="Register to FLAIR",
+                    info="rigid, mutual information (SimpleITK): for sequences not co-registered; ~10 s each",
+                    elem_id="bs-register",
+                )
                 page.assign_button = gr.Button("Reload with these sequences", elem_id="bs-assign-apply")
 
 

@@ -253,7 +253,7 @@ def run_segmentation(
 
     start = time.perf_counter()
     report(0.0, f"Loading {choice.name}")
-    segmenter = segmenters(source)
+    segmenter = segmenters(source).for_case(case)  # a case lacking sequences may need another checkpoint
     timings["model load (app)"] = time.perf_counter() - start
     device = str(segmenter.info.get("device", "cpu"))
     estimate = RUN_TIMES.estimate(choice.name, voxels, device)

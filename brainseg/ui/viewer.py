@@ -32,6 +32,8 @@ from brainseg.io import case_summary, format_summary, load_case
 from brainseg.io.availability import INFORMATIVE, missing_region_reasons, supported_regions
 from brainseg.io.naming import SEQUENCES
 from brainseg.labels import LABEL_NAMES, SUBREGIONS
+from brainseg.preprocess.input_checks import case_input_warnings
+from brainseg.preprocess.registration import register_case
 from brainseg.ui.compare import Comparison, grid_image
 from brainseg.ui.examples import ExampleLibrary, LoadedCase, prepare
 from brainseg.ui.rano_panel import diameter_lines
@@ -455,11 +457,17 @@ def load_example(
 
 
 def load_upload(
-    session: Session | None, upload: Upload, display: Display, assign: dict[str, str] | None = None
+    session: Session | None,
+    upload: Upload,
+    display: Display,
+    assign: dict[str, str] | None = None,
+    register: bool = False,
 ) -> tuple[Session, Screen]:
     """Load an uploaded case: explicit per-sequence files override same-role files of the whole-case upload,
     and ``assign`` (sequence -> file name as :attr:`brainseg.io.Case.candidates` lists it, ``""`` for none),
-    the user's own reassignment, overrides both.
+    the user's own reassignment, overrides both. ``register`` moves every sequence onto FLAIR rigidly first
+    (:func:`brainseg.preprocess.registration.register_case`). The input checks' lines
+    (:mod:`brainseg.preprocess.input_checks`) join the session's warnings.
 
     Raises:
         BrainSegError: nothing uploaded, or anything :func:`brainseg.io.load_case` refuses (same message
@@ -476,7 +484,10 @@ def load_upload(
     case = load_case(case_files or None, **explicit, labels=upload.labels, assign=assign or None)
     if not case_files and case.name == "case":  # four slots of any names: name it after what they share
         case = dataclasses.replace(case, name=common_stem([p.name for k, p in explicit.items() if k != "truth"]))
+    if register:
+        case = register_case(case)
     new_session, cursor = open_case(prepare(case), "uploaded case")
+    new_session.warnings += case_input_warnings(case)  # not the case's own: the segmenter reports them again
     new_session.files = upload.files
     return new_session, screen(new_session, cursor, display)
 

@@ -10,6 +10,7 @@ import pytest
 
 from brainseg.cli import main
 from brainseg.errors import BrainSegError
+from brainseg.hub.checkpoint import MISSING_SEQUENCES_FOLDER
 from brainseg.inference.segmenter import Segmenter
 from brainseg.io import load_case
 from brainseg.labels import ED, ET, NCR
@@ -80,6 +81,32 @@ def test_a_model_trained_on_complete_cases_refuses_an_incomplete_one(folder, com
     with pytest.raises(BrainSegError, match=r"needs T1, T1ce, T2 and FLAIR .*lacks T1, T2"):
         segmenter.segment(load_case(**files(folder, "T1ce", "FLAIR")))
     assert segmenter.segment(load_case(folder)).regions_predicted == ("WT", "TC", "ET")
+
+
+@pytest.fixture(scope="module")
+def paired_source(workdir, pointwise_variant):
+    """A complete-case checkpoint with a sequence-dropout one beside it (its sequence-dropout/ sub-folder)."""
+    primary = pointwise_checkpoint(workdir / "paired")
+    pointwise_checkpoint(primary / MISSING_SEQUENCES_FOLDER, bias_shift=0.5, metadata=DROPOUT)
+    return f"local-dir:{primary}"
+
+
+def test_a_case_lacking_sequences_switches_to_the_checkpoint_kept_beside(folder, paired_source, tmp_path):
+    segmenter = Segmenter(paired_source, "cpu")
+    assert not segmenter.runs_on_missing
+    complete = load_case(folder)
+    assert segmenter.for_case(complete) is segmenter
+    assert segmenter.report(complete, segmenter.segment(complete))["model"]["source"] == paired_source
+    incomplete = load_case(**files(folder, "T1ce", "FLAIR"))
+    companion = segmenter.for_case(incomplete)
+    assert companion is not segmenter and companion.runs_on_missing and segmenter.for_case(incomplete) is companion
+    result = segmenter.segment(incomplete)
+    assert result.regions_predicted == ("WT", "TC", "ET")
+    report = segmenter.report(incomplete, result)
+    assert report["model"]["source"] == f"{paired_source}/{MISSING_SEQUENCES_FOLDER}"
+    assert report["model"]["sha256"] == companion.info["sha256"] != segmenter.info["sha256"]
+    _, written = segmenter.write(incomplete, result, tmp_path / "out")
+    assert json.loads(written.read_text())["model"]["source"].endswith(MISSING_SEQUENCES_FOLDER)
 
 
 def test_cli_predict_with_flair_alone_writes_wt_and_says_so(folder, dropout_source, tmp_path, capsys):

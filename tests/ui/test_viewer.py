@@ -1,6 +1,7 @@
 """The viewer's behaviour without a browser: callbacks are plain (session, inputs) -> (session, screen)."""
 
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -260,3 +261,27 @@ def test_the_waiting_line_says_what_is_missing_and_what_would_run(tmp_path, give
     slots = {sequence.lower(): f"/tmp/{sequence}.nii.gz" if sequence in given else None
              for sequence in ("T1", "T1ce", "T2", "FLAIR")}  # fmt: skip
     assert viewer.waiting_markdown(Upload(**slots)) == expected
+
+
+def test_an_upload_with_a_shifted_sequence_is_warned_and_registered_on_request(tmp_path):
+    import nibabel as nib
+
+    from brainseg.io import load_case
+
+    example = load_case(Path(__file__).resolve().parents[2] / "assets" / "examples" / "BrainSeg-Synth-001")
+    box = (slice(40, 200), slice(30, 215), slice(0, 150))  # around the brain: a faster registration
+    slots = {}
+    for sequence, key in (("T1", "t1"), ("T1ce", "t1ce"), ("T2", "t2"), ("FLAIR", "flair")):
+        image = example.image(sequence)[box]
+        image = np.roll(image, 6, axis=1) if sequence == "T2" else image
+        slots[key] = str(tmp_path / f"up_{key}.nii.gz")
+        nib.save(nib.Nifti1Image(image, example.affine), slots[key])
+    session, _ = viewer.load_upload(None, Upload(**slots), Display())
+    assert (
+        [w for w in session.warnings if "misregistered" in w]
+        == [w for w in session.warnings if w.startswith("up_t2.nii.gz (T2) looks misregistered to FLAIR")]
+        != []
+    )
+    registered, _ = viewer.load_upload(session, Upload(**slots), Display(), register=True)
+    assert not any("misregistered" in w for w in registered.warnings)
+    assert sum(w.startswith("registered up_") and "to FLAIR" in w for w in registered.warnings) == 3
