@@ -508,8 +508,8 @@ def loaded_markdown(session: Session) -> str:
         )
         without = ", ".join(case.missing)
         lines.append(
-            f"Variants that run without {without}: {', '.join(runs)} (trained with sequence dropout); the others "
-            "need all four."
+            f"Variants that run without {without}: {', '.join(runs)} (with a checkpoint trained with sequence "
+            "dropout); the others need all four."
             if runs
             else f"No bundled variant runs without {without}: each needs all four (none was trained with sequence "
             "dropout)."

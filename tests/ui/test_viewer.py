@@ -226,8 +226,8 @@ def test_an_upload_without_t1ce_says_what_is_missing_and_what_runs(tmp_path):
     assert f"FLAIR ← `no-t1ce.zip:{paths['FLAIR'].name}`" in text
     assert "T1ce — *missing*" in text
     assert "Regions these sequences allow: WT" in text and "TC not (needs T1ce)" in text
-    runs = bundled_for_missing_sequences()  # the bundled checkpoints trained with sequence dropout
-    assert (f"Variants that run without T1ce: {', '.join(runs)}" if runs else "No bundled variant runs") in text
+    assert bundled_for_missing_sequences() == ["clip-unet3d"]  # its sequence-dropout/ checkpoint
+    assert "Variants that run without T1ce: clip-unet3d (with a checkpoint trained with sequence dropout)" in text
     assert "sequences used: T1, T2, FLAIR" in shown.warnings
 
 
