@@ -46,6 +46,10 @@ class FakeSegmenter:
         }
         self.calls: list[tuple[str, object]] = []
 
+    def for_case(self, case) -> FakeSegmenter:
+        """The real Segmenter's switch to a sequence-dropout checkpoint: a fake has one checkpoint."""
+        return self
+
     def segment(self, case, prompt=None, *, uncertainty=False, progress=None) -> Segmentation:
         reading = read_prompt(prompt)  # text or a reading, as the real segmenter takes it
         self.calls.append(("segment", None if prompt is None else reading.prompt))

@@ -184,3 +184,24 @@ def test_a_model_without_checkpoint_says_so_when_picked(page):
     message = f"no trained checkpoint for {UNAVAILABLE_MODEL} at local-dir:{MISSING_FOLDER}"
     expect(page.locator(".toast-body").get_by_text(message)).to_be_visible()
     expect(page.locator("#bs-model-info")).to_contain_text(message)
+
+
+def test_an_upload_without_t1_and_t2_says_what_runs_and_offers_reassignment(browser, app_url, tmp_path):
+    from playwright.sync_api import expect
+
+    page = open_page(browser, app_url)
+    paths = write_case(tmp_path / "two", truth=False)
+    page.get_by_role("tab", name="Upload").click()
+    page.get_by_text("or one file per sequence").click()
+    for sequence in ("T1ce", "FLAIR"):
+        _upload(page, f"bs-file-{sequence.lower()}", paths[sequence])
+    page.locator("#bs-load").click()
+    status = page.locator("#bs-load-status")
+    expect(status).to_contain_text("T1 — missing", timeout=TIMEOUT_MS)
+    expect(status).to_contain_text(f"T1ce ← {paths['T1ce'].name}")
+    expect(status).to_contain_text("Variants that run without T1, T2: clip-unet3d")
+    page.locator("#bs-assign").get_by_text("Sequences: reassign a file by hand").click()
+    expect(page.locator("#bs-assign-flair input")).to_have_value(paths["FLAIR"].name, timeout=TIMEOUT_MS)
+    expect(page.locator("#bs-register")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "upload_two_sequences.png"), full_page=True)
+    page.close()

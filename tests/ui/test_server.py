@@ -60,7 +60,7 @@ def test_upload_four_files_returns_three_views(client, tmp_path):
     assert (x["value"], y["value"], z["value"]) == (5, 6, 4)
     assert example["value"] is None  # no example is selected any more
     assert title.startswith("### Case-001\nuploaded case")  # four slots: named after what their names share
-    assert "naming: explicit" in summary and "No warnings" in warnings
+    assert "naming: explicit" in summary and "1 warning" in warnings and "not skull-stripped" in warnings  # tiny
     assert readout.startswith("voxel x 5, y 6, z 4")
     assert shown["overlay"]["choices"] == [] and shown["overlay"]["value"] is None  # nothing to draw yet
     assert (
