@@ -740,7 +740,7 @@ def _add_predict_parser(commands) -> None:
         {
             "--snapshot": "also write overlay.png: tri-planar views through the tumor",
             "--register": "rigidly register every sequence to FLAIR first (SimpleITK, mutual information; for "
-            "sequences that are not co-registered, ~10 s each on a CPU)",
+            "sequences that are not co-registered, ~10-25 s each on a CPU)",
             "--keep-small-components": "keep small tumor components (default: those under the checkpoint's share of "
             "the largest, 5%% unless its card chose another by cross-validation, are removed as likely "
             "false positives)",

@@ -229,7 +229,7 @@ def _case_panel(page: Page, library: ExampleLibrary) -> None:
                 page.register = gr.Checkbox(
                     False,
                     label="Register to FLAIR",
-                    info="rigid, mutual information (SimpleITK): for sequences not co-registered; ~10 s each",
+                    info="rigid, mutual information (SimpleITK): for sequences not co-registered; ~10-25 s each",
                     elem_id="bs-register",
                 )
                 page.assign_button = gr.Button("Reload with these sequences", elem_id="bs-assign-apply")
