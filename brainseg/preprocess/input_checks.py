@@ -20,6 +20,7 @@ All arrays are (X, Y, Z) in canonical RAS order on the case's grid, intensities 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -268,8 +269,24 @@ def input_warnings(
     return registration_warnings(images, spacing, files) + swap_warnings(images, files)
 
 
+_CHECKED: dict[int, tuple[weakref.ref[np.ndarray], list[str]]] = {}
+"""Lines already found, by the case's images array (id, and a weak reference that proves it is the same
+array): the upload, each variant's Segmenter and Compare all ask about one case."""
+
+
 def case_input_warnings(case: Case) -> list[str]:
-    """:func:`input_warnings` on the sequences a loaded case has, each named by the file it came from."""
+    """:func:`input_warnings` on the sequences a loaded case has, each named by the file it came from
+    (computed once per images array, ~2 s on a BraTS grid)."""
+    key = id(case.images)
+    cached = _CHECKED.get(key)
+    if cached is not None and cached[0]() is case.images:
+        return list(cached[1])
     images = {name: case.image(name) for name in case.available}
     files = {name: case.sources[name].file for name in case.available if name in case.sources}
-    return input_warnings(images, case.spacing, files)
+    found = input_warnings(images, case.spacing, files)
+
+    def forget(_: weakref.ref[np.ndarray]) -> None:
+        _CHECKED.pop(key, None)
+
+    _CHECKED[key] = (weakref.ref(case.images, forget), found)
+    return list(found)
